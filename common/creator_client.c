@@ -1,0 +1,142 @@
+/*
+ * Creator requests.  Replies are matched by id, so a reply that arrives
+ * after its request timed out is discarded by the next call instead of
+ * being taken for its answer.  Sockets are checked before the caller sees
+ * them: a confused or hostile creator cannot slip in the wrong kind.
+ */
+#include "common/creator_client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/endpoint.h"
+#include "common/fdpass.h"
+
+static uint32_t creator_next_id = 1;
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+getint(int fd, int level, int opt, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	return getsockopt(fd, level, opt, v, &len) == 0 ? 0 : -errno;
+}
+
+/* The socket is of the asked-for kind, bound where asked. */
+static int
+check_socket(int fd, const struct fdt_bind *b, int proto)
+{
+	struct sockaddr_storage want, got;
+	socklen_t len = sizeof(got);
+	int type, domain, listening = 0;
+	int wantlen = bind_sockaddr(b, &want);
+
+	if (getint(fd, SOL_SOCKET, SO_TYPE, &type) < 0 ||
+	    getint(fd, SOL_SOCKET, SO_DOMAIN, &domain) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&got, &len) != 0)
+		return -EPROTO;
+	if (type != (proto == FDT_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) ||
+	    domain != want.ss_family || (int)len != wantlen ||
+	    memcmp(&got, &want, len) != 0)
+		return -EPROTO;
+	if (proto == FDT_PROTO_TCP &&
+	    (getint(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening) < 0 || !listening))
+		return -EPROTO;
+	return 0;
+}
+
+/* Send a request and wait for the reply with its id. */
+static int
+transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
+{
+	uint8_t want = m->type + 1;	/* every *_REP follows its *_REQ */
+	long long deadline = now_ms() + timeout_ms;
+	int r;
+
+	m->id = creator_next_id++;
+	if ((r = fdt_msg_send(sock, m, NULL, 0)) < 0)
+		return r;
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		long long left = deadline - now_ms();
+		struct fdt_msg rep;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = fdt_msg_recv(sock, &rep, fds, MSG_DONTWAIT);
+		if (r == 1)
+			return -ECONNRESET;
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
+			return -EPROTO;
+		if (rep.id != m->id) {
+			fdpass_close_all(fds, fdt_msg_nfds(&rep));
+			continue;
+		}
+		if (rep.type == FDT_MSG_ERROR)
+			return rep.status ? -(int)rep.status : -EPROTO;
+		if (rep.type != want ||
+		    memcmp(&rep.body.bind, &m->body.bind, sizeof(rep.body.bind)) != 0) {
+			fdpass_close_all(fds, fdt_msg_nfds(&rep));
+			return -EPROTO;
+		}
+		if (rep.status)
+			return -(int)rep.status;
+		return (int)fdt_msg_nfds(&rep);
+	}
+}
+
+int
+creator_bind(int sock, const struct fdt_bind *b, int fds[FDT_MAX_FDS],
+    int timeout_ms)
+{
+	struct fdt_msg m;
+	int n;
+
+	fdt_msg_init(&m, FDT_MSG_BIND_REQ, 0);
+	m.body.bind = *b;
+	if ((n = transact(sock, &m, fds, timeout_ms)) <= 0)
+		return n;
+	/* fdt_msg_recv made n match the protocol; check what they are. */
+	for (int i = 0; i < n; i++) {
+		int proto = (b->proto == FDT_PROTO_BOTH) ?
+		    (i == 0 ? FDT_PROTO_UDP : FDT_PROTO_TCP) : b->proto;
+		if (check_socket(fds[i], b, proto) < 0) {
+			fdpass_close_all(fds, (size_t)n);
+			return -EPROTO;
+		}
+	}
+	return n;
+}
+
+int
+creator_release(int sock, const struct fdt_bind *b, int timeout_ms)
+{
+	struct fdt_msg m;
+	int fds[FDT_MAX_FDS];
+
+	fdt_msg_init(&m, FDT_MSG_RELEASE_REQ, 0);
+	m.body.bind = *b;
+	return transact(sock, &m, fds, timeout_ms);
+}

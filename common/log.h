@@ -1,0 +1,24 @@
+/*
+ * Logging for the roles: one line per event on stderr, prefixed with the
+ * role and the level.  Library code in common/ never logs; it returns
+ * -errno and the role reports it once, at the boundary.
+ */
+#ifndef FDTOOL_LOG_H
+#define FDTOOL_LOG_H
+
+#include <stdnoreturn.h>
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(const char *ident, enum log_level level);
+int log_level_parse(const char *name);     /* level, or -EINVAL */
+
+/* The *warn variants append ": strerror(errno)", like warn(3). */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

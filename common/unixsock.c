@@ -1,0 +1,124 @@
+/*
+ * Listening UNIX sockets.  The file mode is set through the umask during
+ * bind(): a chmod afterwards would leave a window in which the socket is
+ * open to anyone.
+ */
+#include "common/unixsock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int
+fill_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+int
+unixsock_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, r;
+
+	if ((r = fill_addr(path, &sun)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	while ((r = connect(fd, (struct sockaddr *)&sun, sizeof(sun))) < 0 &&
+	    errno == EINTR)
+		;
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Make the socket's directory if it is missing. */
+static int
+make_parent(const char *path, uid_t uid)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	if (!(slash = strrchr(dir, '/')) || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) != 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (uid != (uid_t)-1 && chown(dir, uid, (gid_t)-1) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Remove a socket file that no process listens on any more. */
+static int
+clear_stale(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = unixsock_connect(path);
+	if (fd >= 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	if (fd != -ECONNREFUSED)
+		return fd;
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+int
+unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd, r;
+
+	if ((r = fill_addr(path, &sun)) < 0)
+		return r;
+	if ((r = make_parent(path, uid)) < 0 || (r = clear_stale(path)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(~mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r != 0)
+		goto fail;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) != 0)
+		goto fail_unlink;
+	if (listen(fd, SOMAXCONN) != 0)
+		goto fail_unlink;
+	return fd;
+
+fail_unlink:
+	r = -errno;
+	unlink(path);
+	close(fd);
+	return r;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}

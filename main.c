@@ -1,0 +1,103 @@
+/*
+ * fdtool: one executable, three roles.  The role comes from the name we
+ * were run as (fdtool-creator ...) or from the first argument (fdtool
+ * creator ...).  This file holds the only table of roles.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "roles/roles.h"
+
+struct role {
+	const char *name;
+	int (*main)(int, char **);
+	const char *usage;
+	const char *summary;
+};
+
+static const struct role roles[] = {
+	{ "creator", creator_main, creator_usage,
+	    "privileged socket creator: binds sockets, passes them on" },
+	{ "server", server_main, server_usage,
+	    "caching DNS stub resolver, unprivileged" },
+	{ "control", control_main, control_usage,
+	    "operate a running server" },
+};
+
+#define NROLES (sizeof(roles) / sizeof(roles[0]))
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: fdtool ROLE [options]   (or run as fdtool-ROLE)\n"
+	    "       fdtool ROLE --help\n"
+	    "       fdtool --version\n\nroles:\n");
+	for (size_t i = 0; i < NROLES; i++)
+		fprintf(f, "  %-9s %s\n", roles[i].name, roles[i].summary);
+}
+
+static const struct role *
+find_role(const char *name)
+{
+	for (size_t i = 0; i < NROLES; i++)
+		if (strcmp(roles[i].name, name) == 0)
+			return &roles[i];
+	return NULL;
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+run(const struct role *r, int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		fputs(r->usage, stdout);
+		return EXIT_OK;
+	}
+	return r->main(argc, argv);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *self = argc > 0 ? argv[0] : "fdtool";
+	const char *base = strrchr(self, '/') ? strrchr(self, '/') + 1 : self;
+	const struct role *r;
+
+	if (strncmp(base, "fdtool-", 7) == 0) {
+		if (!(r = find_role(base + 7))) {
+			fprintf(stderr, "fdtool: unknown role '%s'\n", base + 7);
+			usage(stderr);
+			return EXIT_UNKNOWN_ROLE;
+		}
+		return run(r, argc, argv);
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("fdtool %s\n", FDTOOL_VERSION);
+		return EXIT_OK;
+	}
+	if (!(r = find_role(argv[1]))) {
+		fprintf(stderr, "fdtool: unknown role '%s'\n", argv[1]);
+		usage(stderr);
+		return EXIT_UNKNOWN_ROLE;
+	}
+	return run(r, argc - 1, argv + 1);
+}

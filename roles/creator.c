@@ -1,0 +1,603 @@
+/*
+ * fdtool creator: the privileged socket creator.  It keeps one capability,
+ * CAP_NET_BIND_SERVICE, binds what its policy allows for the peers it
+ * trusts, and hands the sockets over with SCM_RIGHTS.  Every peer is
+ * untrusted input: a bad record gets an error reply, never a crash.
+ */
+const char creator_usage[] =
+"usage: fdtool creator (--listen PATH | --fd N) [options]\n"
+"\n"
+"Binds UDP and TCP sockets on request and passes them to its peers.\n"
+"\n"
+"  --listen PATH       serve any number of peers on a SOCK_SEQPACKET socket at\n"
+"                      PATH (mode 0660, owner --user, group the first\n"
+"                      --allow-gid or --user's group); each peer is checked\n"
+"                      with SO_PEERCRED\n"
+"  --fd N              serve the one peer on inherited SOCK_SEQPACKET socket N;\n"
+"                      exit when it goes away\n"
+"  --allow SPEC        allow binding SPEC (repeatable), e.g. both:127.0.0.1:53,\n"
+"                      udp:[::1]:8053-8060; with none, every request is refused\n"
+"  --allow-uid UID     let peers with this uid connect (repeatable; root always may)\n"
+"  --allow-gid GID     let peers in this group connect (repeatable)\n"
+"  --user USER         started as root, run as USER (default nobody) keeping\n"
+"                      only CAP_NET_BIND_SERVICE\n"
+"  --max-sockets N     hold at most N sockets (default 64); past it: EDQUOT\n"
+"  --max-peers N       at most N peers at once (default 32)\n"
+"  --log-level LEVEL   error, warning, info (default) or debug\n"
+"  --help              this text\n";
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+
+#include "common/endpoint.h"
+#include "common/fdpass.h"
+#include "common/log.h"
+#include "common/priv.h"
+#include "common/unixsock.h"
+#include "roles/creator.h"
+#include "roles/roles.h"
+
+#define CREATOR_MAX_ALLOW	64
+#define CREATOR_MAX_IDS		32
+#define CREATOR_MAX_GROUPS	64	/* supplementary groups read per peer */
+
+enum conn_kind { CONN_LISTENER, CONN_SIGNAL, CONN_PEER };
+
+struct conn {
+	enum conn_kind kind;
+	int fd;			/* -1: free peer slot */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct creator {
+	struct endpoint allow[CREATOR_MAX_ALLOW];
+	size_t nallow;
+	uid_t allow_uid[CREATOR_MAX_IDS];
+	size_t nallow_uid;
+	gid_t allow_gid[CREATOR_MAX_IDS];
+	size_t nallow_gid;
+	const char *listen_path;
+	int inherited_fd;	/* --fd, or -1 */
+	const char *user;
+	size_t max_sockets;
+	size_t max_peers;
+
+	struct creator_table table;
+	int epfd;
+	struct conn listener, signal;
+	struct conn *peers;	/* max_peers slots */
+	int quit;
+};
+
+static int
+parse_count(const char *s, size_t max, size_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int
+creator_parse(struct creator *c, int argc, char **argv)
+{
+	enum { O_LISTEN = 256, O_FD, O_ALLOW, O_UID, O_GID, O_USER, O_MAXS,
+	    O_MAXP, O_LOG };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "fd", required_argument, NULL, O_FD },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "allow-uid", required_argument, NULL, O_UID },
+		{ "allow-gid", required_argument, NULL, O_GID },
+		{ "user", required_argument, NULL, O_USER },
+		{ "max-sockets", required_argument, NULL, O_MAXS },
+		{ "max-peers", required_argument, NULL, O_MAXP },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *why;
+	size_t n;
+	int o, r;
+
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_LISTEN:
+			c->listen_path = optarg;
+			break;
+		case O_FD:
+			if (parse_count(optarg, INT_MAX, &n) < 0 || n < 3)
+				return role_usage_error("creator",
+				    "--fd %s: not a descriptor number above 2", optarg);
+			c->inherited_fd = (int)n;
+			break;
+		case O_ALLOW:
+			if (c->nallow == CREATOR_MAX_ALLOW)
+				return role_usage_error("creator", "too many --allow");
+			if (endpoint_parse(optarg, 0, 0, &c->allow[c->nallow], &why) < 0)
+				return role_usage_error("creator", "--allow %s: %s", optarg, why);
+			c->nallow++;
+			break;
+		case O_UID: {
+			uid_t uid;
+			gid_t gid;
+			if (c->nallow_uid == CREATOR_MAX_IDS)
+				return role_usage_error("creator", "too many --allow-uid");
+			if (priv_lookup_user(optarg, &uid, &gid) < 0)
+				return role_usage_error("creator", "--allow-uid %s: no such user", optarg);
+			c->allow_uid[c->nallow_uid++] = uid;
+			break;
+		}
+		case O_GID:
+			if (c->nallow_gid == CREATOR_MAX_IDS)
+				return role_usage_error("creator", "too many --allow-gid");
+			if (priv_lookup_group(optarg, &c->allow_gid[c->nallow_gid]) < 0)
+				return role_usage_error("creator", "--allow-gid %s: no such group", optarg);
+			c->nallow_gid++;
+			break;
+		case O_USER:
+			c->user = optarg;
+			break;
+		case O_MAXS:
+			if (parse_count(optarg, 65536, &c->max_sockets) < 0)
+				return role_usage_error("creator", "--max-sockets %s: not a number up to 65536", optarg);
+			break;
+		case O_MAXP:
+			if (parse_count(optarg, 4096, &c->max_peers) < 0 || c->max_peers == 0)
+				return role_usage_error("creator", "--max-peers %s: not a number from 1 to 4096", optarg);
+			break;
+		case O_LOG:
+			if ((r = log_level_parse(optarg)) < 0)
+				return role_usage_error("creator", "--log-level %s: unknown level", optarg);
+			log_init("fdtool creator", (enum log_level)r);
+			break;
+		default:
+			return role_usage_error("creator", "unknown option or missing argument: %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return role_usage_error("creator", "unexpected argument: %s", argv[optind]);
+	if (!c->listen_path == (c->inherited_fd < 0))
+		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
+	return 0;
+}
+
+static int
+peer_allowed(const struct creator *c, const struct conn *p, const gid_t *groups,
+    size_t ngroups)
+{
+	if (p->uid == 0)
+		return 1;
+	for (size_t i = 0; i < c->nallow_uid; i++)
+		if (c->allow_uid[i] == p->uid)
+			return 1;
+	for (size_t i = 0; i < c->nallow_gid; i++) {
+		if (c->allow_gid[i] == p->gid)
+			return 1;
+		for (size_t j = 0; j < ngroups; j++)
+			if (c->allow_gid[i] == groups[j])
+				return 1;
+	}
+	return 0;
+}
+
+/* SO_PEERCRED for pid/uid/gid, SO_PEERGROUPS for the rest of the groups. */
+static int
+peer_identify(struct conn *p, gid_t *groups, size_t *ngroups)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	socklen_t glen = (socklen_t)(*ngroups * sizeof(gid_t));
+
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -errno;
+	p->pid = cred.pid;
+	p->uid = cred.uid;
+	p->gid = cred.gid;
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0) {
+		if (errno != ERANGE)
+			return -errno;
+		glen = 0;	/* too many to read: judge by the primary gid alone */
+	}
+	*ngroups = glen / sizeof(gid_t);
+	return 0;
+}
+
+static int
+watch(struct creator *c, struct conn *conn)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = conn };
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, conn->fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void
+peer_close(struct conn *p, const char *why)
+{
+	log_info("peer pid %d uid %u: closed (%s)", (int)p->pid, (unsigned)p->uid, why);
+	close(p->fd);	/* also takes it out of the epoll set */
+	p->fd = -1;
+}
+
+/* Send a reply; a peer that cannot take it (not reading, gone) is dropped. */
+static void
+reply(struct conn *p, const struct fdt_msg *m, const int *fds, size_t nfds)
+{
+	int r = fdt_msg_send(p->fd, m, fds, nfds);
+
+	if (r == -EAGAIN)
+		peer_close(p, "does not read its replies");
+	else if (r < 0)
+		peer_close(p, strerror(-r));
+}
+
+static void
+reply_error(struct conn *p, uint32_t id, int err)
+{
+	struct fdt_msg m;
+
+	fdt_msg_init(&m, FDT_MSG_ERROR, id);
+	m.status = (uint32_t)err;
+	reply(p, &m, NULL, 0);
+}
+
+static int
+policy_allows(const struct creator *c, const struct fdt_bind *b)
+{
+	for (size_t i = 0; i < c->nallow; i++)
+		if (endpoint_allows(&c->allow[i], b))
+			return 1;
+	return 0;
+}
+
+static void
+creator_handle_bind(struct creator *c, struct conn *p, const struct fdt_msg *req)
+{
+	struct fdt_msg rep;
+	char what[ENDPOINT_STRLEN];
+	int fds[FDT_MAX_FDS];
+	int fresh = 0, n;
+
+	bind_format(&req->body.bind, what, sizeof(what));
+	fdt_msg_init(&rep, FDT_MSG_BIND_REP, req->id);
+	rep.body.bind = req->body.bind;
+	if (!policy_allows(c, &req->body.bind))
+		n = -EACCES;
+	else
+		n = creator_table_get(&c->table, &req->body.bind, fds, &fresh);
+	if (n < 0) {
+		log_warnx("refused %s to pid %d uid %u: %s%s", what, (int)p->pid,
+		    (unsigned)p->uid, strerror(-n),
+		    n == -EACCES ? " (not allowed by --allow)" :
+		    n == -EDQUOT ? " (--max-sockets reached)" : "");
+		rep.status = (uint32_t)-n;
+		reply(p, &rep, NULL, 0);
+		return;
+	}
+	log_info("granted %s to pid %d uid %u (%s)", what, (int)p->pid,
+	    (unsigned)p->uid, fresh == n ? "new" : fresh ? "partly held" : "held");
+	reply(p, &rep, fds, (size_t)n);
+}
+
+static void
+creator_handle_release(struct creator *c, struct conn *p, const struct fdt_msg *req)
+{
+	struct fdt_msg rep;
+	char what[ENDPOINT_STRLEN];
+	int r;
+
+	bind_format(&req->body.bind, what, sizeof(what));
+	fdt_msg_init(&rep, FDT_MSG_RELEASE_REP, req->id);
+	rep.body.bind = req->body.bind;
+	if (!policy_allows(c, &req->body.bind))
+		r = -EACCES;
+	else
+		r = creator_table_release(&c->table, &req->body.bind);
+	if (r < 0)
+		log_warnx("refused release of %s to pid %d uid %u: %s", what,
+		    (int)p->pid, (unsigned)p->uid, strerror(-r));
+	else
+		log_info("released %s for pid %d uid %u", what, (int)p->pid,
+		    (unsigned)p->uid);
+	rep.status = (uint32_t)(r < 0 ? -r : 0);
+	reply(p, &rep, NULL, 0);
+}
+
+/* Errors that condemn one record, after which the channel is still fine. */
+static int
+is_bad_record(int r)
+{
+	return r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO ||
+	    r == -EPROTONOSUPPORT;
+}
+
+static void
+creator_dispatch_peer(struct creator *c, struct conn *p)
+{
+	struct fdt_msg m;
+	int fds[FDT_MAX_FDS];
+	int r = fdt_msg_recv(p->fd, &m, fds, MSG_DONTWAIT);
+
+	if (r == -EAGAIN)
+		return;
+	if (r == 1) {
+		peer_close(p, "end of stream");
+		return;
+	}
+	if (is_bad_record(r)) {
+		log_warnx("pid %d uid %u: rejected a record: %s", (int)p->pid,
+		    (unsigned)p->uid, strerror(-r));
+		reply_error(p, m.id, -r);
+		return;
+	}
+	if (r < 0) {
+		peer_close(p, strerror(-r));
+		return;
+	}
+	switch (m.type) {
+	case FDT_MSG_BIND_REQ:
+		creator_handle_bind(c, p, &m);
+		break;
+	case FDT_MSG_RELEASE_REQ:
+		creator_handle_release(c, p, &m);
+		break;
+	default:
+		/* well-formed, but not a request a creator serves */
+		fdpass_close_all(fds, fdt_msg_nfds(&m));
+		log_warnx("pid %d uid %u: unexpected %s message", (int)p->pid,
+		    (unsigned)p->uid, fdt_msg_type_name(m.type));
+		reply_error(p, m.id, EOPNOTSUPP);
+	}
+}
+
+static struct conn *
+peer_slot(struct creator *c)
+{
+	for (size_t i = 0; i < c->max_peers; i++)
+		if (c->peers[i].fd < 0)
+			return &c->peers[i];
+	return NULL;
+}
+
+static int
+peer_add(struct creator *c, int fd, int check)
+{
+	gid_t groups[CREATOR_MAX_GROUPS];
+	size_t ngroups = CREATOR_MAX_GROUPS;
+	struct conn *p = peer_slot(c);
+	struct conn tmp = { .kind = CONN_PEER, .fd = fd };
+	int r;
+
+	if ((r = peer_identify(&tmp, groups, &ngroups)) < 0) {
+		close(fd);
+		return r;
+	}
+	if (check && !peer_allowed(c, &tmp, groups, ngroups)) {
+		log_warnx("refused connection from pid %d uid %u gid %u: not root, "
+		    "not in --allow-uid or --allow-gid", (int)tmp.pid,
+		    (unsigned)tmp.uid, (unsigned)tmp.gid);
+		reply_error(&tmp, 0, EACCES);
+		if (tmp.fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (!p) {
+		log_warnx("refused connection from pid %d uid %u: --max-peers reached",
+		    (int)tmp.pid, (unsigned)tmp.uid);
+		reply_error(&tmp, 0, EUSERS);
+		if (tmp.fd >= 0)
+			close(fd);
+		return 0;
+	}
+	*p = tmp;
+	if ((r = watch(c, p)) < 0) {
+		close(fd);
+		p->fd = -1;
+		return r;
+	}
+	log_info("peer pid %d uid %u: connected", (int)p->pid, (unsigned)p->uid);
+	return 0;
+}
+
+static void
+creator_dispatch_listener(struct creator *c)
+{
+	int fd = accept4(c->listener.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int r;
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if ((r = peer_add(c, fd, 1)) < 0)
+		log_warnx("new peer: %s", strerror(-r));
+}
+
+static void
+creator_dispatch_signal(struct creator *c)
+{
+	struct signalfd_siginfo si;
+
+	if (read(c->signal.fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("signal %u: exiting", si.ssi_signo);
+	c->quit = 1;
+}
+
+static int
+setup_signals(struct creator *c)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	c->signal.kind = CONN_SIGNAL;
+	c->signal.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->signal.fd < 0)
+		return -errno;
+	return watch(c, &c->signal);
+}
+
+/* The inherited --fd must be the kind of channel we speak. */
+static int
+adopt_fd(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return -errno;
+	if (type != SOCK_SEQPACKET)
+		return -EPROTOTYPE;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
+		return -errno;
+	return 0;
+}
+
+static void
+drop_privileges(const struct creator *c, uid_t uid, gid_t gid)
+{
+	int r;
+
+	if (geteuid() != 0) {
+		log_info("not started as root: running as uid %u with what it holds",
+		    (unsigned)geteuid());
+		return;
+	}
+	if ((r = priv_drop(uid, gid, PRIV_CAP(CAP_NET_BIND_SERVICE))) < 0)
+		fatalx("cannot become %s keeping only CAP_NET_BIND_SERVICE: %s",
+		    c->user, strerror(-r));
+	log_info("running as %s (uid %u) with CAP_NET_BIND_SERVICE only",
+	    c->user, (unsigned)uid);
+}
+
+static void
+log_policy(const struct creator *c)
+{
+	char buf[ENDPOINT_STRLEN];
+
+	if (c->nallow == 0)
+		log_warnx("no --allow given: every request will be refused");
+	for (size_t i = 0; i < c->nallow; i++)
+		log_info("allowing %s", endpoint_format(&c->allow[i], buf, sizeof(buf)));
+}
+
+static void
+creator_loop(struct creator *c)
+{
+	struct epoll_event evs[16];
+
+	while (!c->quit) {
+		int n = epoll_wait(c->epfd, evs, 16, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fatal("epoll_wait");
+		for (int i = 0; i < n && !c->quit; i++) {
+			struct conn *conn = evs[i].data.ptr;
+			if (conn->kind == CONN_LISTENER)
+				creator_dispatch_listener(c);
+			else if (conn->kind == CONN_SIGNAL)
+				creator_dispatch_signal(c);
+			else if (conn->fd >= 0)
+				creator_dispatch_peer(c, conn);
+		}
+		/* --fd: our one peer is our reason to live */
+		if (c->inherited_fd >= 0 && c->peers[0].fd < 0)
+			c->quit = 1;
+	}
+}
+
+int
+creator_main(int argc, char **argv)
+{
+	struct creator c = {
+		.inherited_fd = -1,
+		.user = "nobody",
+		.max_sockets = 64,
+		.max_peers = 32,
+	};
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int r;
+
+	log_init("fdtool creator", LOG_LVL_INFO);
+	if ((r = creator_parse(&c, argc, argv)) != 0)
+		return r;
+	if (c.inherited_fd >= 0)
+		c.max_peers = 1;
+
+	/* setup: everything that needs root happens here */
+	if (geteuid() == 0 && (r = priv_lookup_user(c.user, &uid, &gid)) < 0)
+		fatalx("--user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));
+	if (creator_table_init(&c.table, c.max_sockets) < 0 ||
+	    !(c.peers = calloc(c.max_peers, sizeof(*c.peers))))
+		fatalx("out of memory");
+	for (size_t i = 0; i < c.max_peers; i++)
+		c.peers[i] = (struct conn){ .kind = CONN_PEER, .fd = -1 };
+	if ((c.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	if ((r = setup_signals(&c)) < 0)
+		fatalx("signals: %s", strerror(-r));
+	if (c.listen_path) {
+		gid_t sgid = c.nallow_gid ? c.allow_gid[0] : gid;
+		r = unixsock_listen(c.listen_path, 0660, uid, sgid);
+		if (r < 0)
+			fatalx("--listen %s: %s", c.listen_path, strerror(-r));
+		c.listener = (struct conn){ .kind = CONN_LISTENER, .fd = r };
+		if ((r = watch(&c, &c.listener)) < 0)
+			fatalx("epoll: %s", strerror(-r));
+	} else {
+		if ((r = adopt_fd(c.inherited_fd)) < 0)
+			fatalx("--fd %d: %s", c.inherited_fd, strerror(-r));
+		if ((r = peer_add(&c, c.inherited_fd, 0)) < 0)
+			fatalx("--fd %d: %s", c.inherited_fd, strerror(-r));
+	}
+
+	/* drop */
+	drop_privileges(&c, uid, gid);
+	log_policy(&c);
+
+	/* loop */
+	creator_loop(&c);
+
+	if (c.listen_path && unlink(c.listen_path) != 0)
+		log_warn("cannot remove %s", c.listen_path);
+	for (size_t i = 0; i < c.max_peers; i++)
+		if (c.peers[i].fd >= 0)
+			close(c.peers[i].fd);
+	creator_table_free(&c.table);
+	free(c.peers);
+	return EXIT_OK;
+}
