@@ -58,17 +58,35 @@ check_socket(int fd, const struct fdt_bind *b, int proto)
 	return 0;
 }
 
+/*
+ * A creator that refuses a peer says why in an error record with id 0,
+ * then hangs up; that record may be all there is to read.
+ */
+static int
+refusal(int sock, int err)
+{
+	struct fdt_msg rep;
+	int fds[FDT_MAX_FDS];
+
+	if (fdt_msg_recv(sock, &rep, fds, MSG_DONTWAIT) == 0 &&
+	    rep.type == FDT_MSG_ERROR && rep.id == 0)
+		return -(int)rep.status;
+	return err;
+}
+
 /* Send a request and wait for the reply with its id. */
 static int
 transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
 {
-	uint8_t want = m->type + 1;	/* every *_REP follows its *_REQ */
+	uint8_t want = (uint8_t)(m->type + 1);	/* every *_REP follows its *_REQ */
 	long long deadline = now_ms() + timeout_ms;
 	int r;
 
 	m->id = creator_next_id++;
+	if (m->id == 0)		/* 0 is the creator's "not about a request" */
+		m->id = creator_next_id++;
 	if ((r = fdt_msg_send(sock, m, NULL, 0)) < 0)
-		return r;
+		return refusal(sock, r);
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLIN };
 		long long left = deadline - now_ms();
@@ -88,14 +106,17 @@ transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
 			return -ECONNRESET;
 		if (r == -EAGAIN)
 			continue;
+		if (r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO ||
+		    r == -EPROTONOSUPPORT)
+			return -EPROTO;	/* the creator is not speaking our protocol */
 		if (r < 0)
-			return -EPROTO;
+			return r;
+		if (rep.type == FDT_MSG_ERROR && (rep.id == 0 || rep.id == m->id))
+			return -(int)rep.status;
 		if (rep.id != m->id) {
 			fdpass_close_all(fds, fdt_msg_nfds(&rep));
 			continue;
 		}
-		if (rep.type == FDT_MSG_ERROR)
-			return rep.status ? -(int)rep.status : -EPROTO;
 		if (rep.type != want ||
 		    memcmp(&rep.body.bind, &m->body.bind, sizeof(rep.body.bind)) != 0) {
 			fdpass_close_all(fds, fdt_msg_nfds(&rep));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/fdpass.h"
 
@@ -96,12 +97,13 @@ bind_valid(const struct fdt_bind *b)
 	if (b->proto != FDT_PROTO_UDP && b->proto != FDT_PROTO_TCP &&
 	    b->proto != FDT_PROTO_BOTH)
 		return 0;
-	if (b->family == FDT_FAMILY_INET)
-		return all_zero(b->addr + 4, 12) && b->port != 0 &&
-		    !(b->flags & ~FDT_BIND_F_ALL);
-	if (b->family == FDT_FAMILY_INET6)
-		return b->port != 0 && !(b->flags & ~FDT_BIND_F_ALL);
-	return 0;
+	if (b->family != FDT_FAMILY_INET && b->family != FDT_FAMILY_INET6)
+		return 0;
+	if (b->family == FDT_FAMILY_INET && !all_zero(b->addr + 4, 12))
+		return 0;
+	if (b->instance != 0 && !(b->flags & FDT_BIND_F_REUSEPORT))
+		return 0;
+	return b->port != 0 && !(b->flags & ~FDT_BIND_F_ALL);
 }
 
 /* The string ends inside the field and nothing hides behind its NUL. */
@@ -137,6 +139,8 @@ msg_valid(const struct fdt_msg *m)
 		return 0;
 	if (m->status > 4095)		/* errno values are small */
 		return 0;
+	if (m->type == FDT_MSG_ERROR && m->status == 0)
+		return 0;		/* an error reply names its error */
 	if (has_bind_body(m->type))
 		return bind_valid(&m->body.bind);
 	if (has_ctl_body(m->type))
@@ -250,16 +254,20 @@ fdt_msg_send(int sock, const struct fdt_msg *m, const int *fds, size_t nfds)
 }
 
 /*
- * SEQPACKET reads 0 both for an empty record and at end of stream; only
- * a hang-up tells them apart.  A record and a close that race are both
- * "the peer is gone".
+ * SEQPACKET reads 0 both for an empty record and at end of stream.  It is
+ * the end only if the peer has hung up and no record with data waits
+ * behind (a peer may shut down its side and still expect replies).  The
+ * peek takes no control buffer, so it installs no descriptor.
  */
 static int
-peer_hung_up(int sock)
+at_end_of_stream(int sock)
 {
 	struct pollfd p = { .fd = sock, .events = POLLRDHUP };
+	char c;
 
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+	if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP)))
+		return 0;
+	return recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
 int
@@ -274,7 +282,7 @@ fdt_msg_recv(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int flags)
 	n = fdpass_recv(sock, &w, sizeof(w), fds, FDT_MAX_FDS, &nfds, flags);
 	if (n < 0)
 		return (int)n;
-	if (n == 0 && nfds == 0 && peer_hung_up(sock))
+	if (n == 0 && nfds == 0 && at_end_of_stream(sock))
 		return 1;
 	if ((r = fdt_msg_unpack(&w, (size_t)n, m)) < 0) {
 		fdpass_close_all(fds, nfds);

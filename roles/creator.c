@@ -266,6 +266,26 @@ reply_error(struct conn *p, uint32_t id, int err)
 	reply(p, &m, NULL, 0);
 }
 
+/*
+ * Turn a peer away with a reason it can read.  Closing a UNIX socket with
+ * unread records makes the peer's next read fail with ECONNRESET before it
+ * sees our error record, so stop its sends and drain what it sent first.
+ */
+static void
+peer_refuse(struct conn *p, int err)
+{
+	char sink[FDT_MSG_SIZE];
+
+	reply_error(p, 0, err);
+	if (p->fd < 0)
+		return;		/* could not even say why; already closed */
+	shutdown(p->fd, SHUT_RD);
+	while (recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	close(p->fd);
+	p->fd = -1;
+}
+
 static int
 policy_allows(const struct creator *c, const struct fdt_bind *b)
 {
@@ -401,17 +421,13 @@ peer_add(struct creator *c, int fd, int check)
 		log_warnx("refused connection from pid %d uid %u gid %u: not root, "
 		    "not in --allow-uid or --allow-gid", (int)tmp.pid,
 		    (unsigned)tmp.uid, (unsigned)tmp.gid);
-		reply_error(&tmp, 0, EACCES);
-		if (tmp.fd >= 0)
-			close(fd);
+		peer_refuse(&tmp, EACCES);
 		return 0;
 	}
 	if (!p) {
 		log_warnx("refused connection from pid %d uid %u: --max-peers reached",
 		    (int)tmp.pid, (unsigned)tmp.uid);
-		reply_error(&tmp, 0, EUSERS);
-		if (tmp.fd >= 0)
-			close(fd);
+		peer_refuse(&tmp, EUSERS);
 		return 0;
 	}
 	*p = tmp;
