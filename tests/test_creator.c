@@ -33,10 +33,15 @@ struct creator_run {
 	pid_t pid;
 };
 
-/* Start `fdtool creator --listen DIR/creator.sock ARGS...`. */
+/*
+ * Start `fdtool creator --listen DIR/creator.sock --allow-uid OURS ARGS...`:
+ * unprivileged, the test and the creator share a uid, which the creator
+ * does not trust unless told to (as root the flag changes nothing).
+ */
 static void
 creator_start(struct creator_run *cr, const char *const *args)
 {
+	static char uid[16];
 	const char *argv[32];
 	int n = 0;
 
@@ -47,6 +52,9 @@ creator_start(struct creator_run *cr, const char *const *args)
 	argv[n++] = "creator";
 	argv[n++] = "--listen";
 	argv[n++] = cr->sock;
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	argv[n++] = "--allow-uid";
+	argv[n++] = uid;
 	for (; args && *args && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
