@@ -509,3 +509,25 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 	creator_stop(&cr);
 	cr_assert_eq(access(cr.sock, F_OK), -1, "socket not removed after dropping to nobody");
 }
+
+Test(creator, max_peers_turns_the_next_one_away)
+{
+	struct creator_run cr;
+	unsigned port = free_port();
+	const char *args[] = { "--allow", allow_both(port), "--max-peers", "1", NULL };
+	struct fdt_bind b = loopback(FDT_PROTO_UDP, port);
+	int fds[2], first, second;
+
+	creator_start(&cr, args);
+	first = creator_connect(&cr);
+	cr_assert_eq(creator_bind(first, &b, fds, TIMEOUT_MS), 1);
+	close_fds(fds, 1);
+	second = creator_connect(&cr);
+	cr_assert_eq(creator_bind(second, &b, fds, TIMEOUT_MS), -EUSERS);
+	close(second);
+	cr_assert_eq(creator_bind(first, &b, fds, TIMEOUT_MS), 1, "the first peer is unaffected");
+	close_fds(fds, 1);
+	close(first);
+	creator_stop(&cr);
+	cr_assert(log_has(&cr, "--max-peers reached", NULL));
+}
