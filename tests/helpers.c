@@ -4,6 +4,8 @@
  */
 #include "tests/helpers.h"
 
+#include <criterion/criterion.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -227,4 +229,57 @@ fd_inode(int fd)
 	struct stat st;
 
 	return fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+int pair[2] = { -1, -1 };
+int pair_fds_before;
+
+void
+pair_open(void)
+{
+	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill the test, not be ignored */
+	pair_fds_before = count_fds(0);
+	cr_assert_gt(pair_fds_before, 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+}
+
+void
+pair_close(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (pair[i] >= 0)
+			close(pair[i]);
+		pair[i] = -1;
+	}
+}
+
+void
+pair_assert_no_leak(void)
+{
+	int now;
+
+	pair_close();
+	now = count_fds(0);
+	cr_assert_eq(now, pair_fds_before, "descriptors leaked: %d before, %d after",
+	    pair_fds_before, now);
+}
+
+struct fdt_bind
+loopback_bind(uint8_t proto, unsigned port)
+{
+	struct fdt_bind b = { .proto = proto, .family = FDT_FAMILY_INET, .port = (uint16_t)port };
+
+	b.addr[0] = 127;
+	b.addr[3] = 1;
+	return b;
+}
+
+int
+sockopt_int(int fd, int level, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	cr_assert_eq(getsockopt(fd, level, opt, &v, &len), 0);
+	return v;
 }

@@ -6,7 +6,27 @@
 #define FDTOOL_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "common/wire.h"
+
+/*
+ * A SOCK_SEQPACKET socketpair per test (a suite's .init / .fini) and the
+ * descriptor count from before it was made: pair_assert_no_leak() closes
+ * the pair and checks that the test left nothing else open.
+ */
+extern int pair[2];
+extern int pair_fds_before;
+void pair_open(void);
+void pair_close(void);
+void pair_assert_no_leak(void);
+
+/* A bind request for 127.0.0.1:port. */
+struct fdt_bind loopback_bind(uint8_t proto, unsigned port);
+
+/* An integer socket option, asserted readable. */
+int sockopt_int(int fd, int level, int opt);
 
 /* Open descriptors of a process (0 = this one), from /proc/PID/fd. */
 int count_fds(pid_t pid);

@@ -97,26 +97,6 @@ log_has(const struct creator_run *cr, const char *a, const char *b)
 	return found;
 }
 
-static struct fdt_bind
-loopback(uint8_t proto, unsigned port)
-{
-	struct fdt_bind b = { .proto = proto, .family = FDT_FAMILY_INET, .port = (uint16_t)port };
-
-	b.addr[0] = 127;
-	b.addr[3] = 1;
-	return b;
-}
-
-static int
-getint(int fd, int level, int opt)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	cr_assert_eq(getsockopt(fd, level, opt, &v, &len), 0);
-	return v;
-}
-
 static unsigned
 bound_port(int fd)
 {
@@ -152,7 +132,7 @@ Test(creator, grants_what_the_policy_allows)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	int fds[2], sock, n;
 	char pidtxt[32], what[64];
 
@@ -162,15 +142,15 @@ Test(creator, grants_what_the_policy_allows)
 	cr_assert_eq(n, 2, "creator_bind: %s", n < 0 ? strerror(-n) : "wrong count");
 	cr_assert_eq(bound_port(fds[0]), port);
 	cr_assert_eq(bound_port(fds[1]), port);
-	cr_assert_eq(getint(fds[0], SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
-	cr_assert_eq(getint(fds[1], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
-	cr_assert_eq(getint(fds[1], SOL_SOCKET, SO_ACCEPTCONN), 1);
+	cr_assert_eq(sockopt_int(fds[0], SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+	cr_assert_eq(sockopt_int(fds[1], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	cr_assert_eq(sockopt_int(fds[1], SOL_SOCKET, SO_ACCEPTCONN), 1);
 
 	/* one protocol alone */
 	b.proto = FDT_PROTO_TCP;
 	close_fds(fds, 2);
 	cr_assert_eq(creator_bind(sock, &b, fds, TIMEOUT_MS), 1);
-	cr_assert_eq(getint(fds[0], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	cr_assert_eq(sockopt_int(fds[0], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
 	close_fds(fds, 1);
 	close(sock);
 	creator_stop(&cr);
@@ -186,18 +166,18 @@ Test(creator, refuses_outside_the_policy)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port == 65535 ? port - 1 : port + 1);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port == 65535 ? port - 1 : port + 1);
 	int fds[2], sock;
 	char what[64];
 
 	creator_start(&cr, args);
 	sock = creator_connect(&cr);
 	cr_assert_eq(creator_bind(sock, &b, fds, TIMEOUT_MS), -EACCES);
-	b = loopback(FDT_PROTO_BOTH, port);
+	b = loopback_bind(FDT_PROTO_BOTH, port);
 	b.addr[3] = 2;		/* 127.0.0.2: right port, wrong address */
 	cr_assert_eq(creator_bind(sock, &b, fds, TIMEOUT_MS), -EACCES);
 	/* the connection is still good */
-	b = loopback(FDT_PROTO_UDP, port);
+	b = loopback_bind(FDT_PROTO_UDP, port);
 	cr_assert_eq(creator_bind(sock, &b, fds, TIMEOUT_MS), 1);
 	close_fds(fds, 1);
 	close(sock);
@@ -209,7 +189,7 @@ Test(creator, refuses_outside_the_policy)
 Test(creator, no_allow_refuses_everything)
 {
 	struct creator_run cr;
-	struct fdt_bind b = loopback(FDT_PROTO_UDP, free_port());
+	struct fdt_bind b = loopback_bind(FDT_PROTO_UDP, free_port());
 	int fds[2], sock;
 
 	creator_start(&cr, NULL);
@@ -225,7 +205,7 @@ Test(creator, repeat_request_gets_the_same_socket)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	int a[2], c[2], sock;
 
 	creator_start(&cr, args);
@@ -254,7 +234,7 @@ Test(creator, release_drops_the_entry)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	int a[2], c[2], sock;
 
 	creator_start(&cr, args);
@@ -280,7 +260,7 @@ Test(creator, quota)
 	char allow2[64];
 	const char *args[] = { "--allow", allow_both(p1), "--allow", allow2,
 		"--max-sockets", "3", NULL };
-	struct fdt_bind b1 = loopback(FDT_PROTO_BOTH, p1), b2 = loopback(FDT_PROTO_BOTH, p2);
+	struct fdt_bind b1 = loopback_bind(FDT_PROTO_BOTH, p1), b2 = loopback_bind(FDT_PROTO_BOTH, p2);
 	int fds[2], sock;
 
 	snprintf(allow2, sizeof(allow2), "both:127.0.0.1:%u", p2);
@@ -322,7 +302,7 @@ Test(creator, survives_garbage_and_injected_descriptors)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	struct fdt_msg m;
 	struct fdt_wire w;
 	uint8_t junk[2048];
@@ -379,7 +359,7 @@ Test(creator, serves_one_peer_on_an_inherited_descriptor)
 {
 	unsigned port = free_port();
 	char fdarg[16], allow[64], dir[64], log[128];
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	int sv[2], fds[2], status;
 	pid_t pid;
 
@@ -401,6 +381,34 @@ Test(creator, serves_one_peer_on_an_inherited_descriptor)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 }
 
+/*
+ * In a child turned nobody, ask the creator for both:127.0.0.1:port.
+ * Returns 0 when both sockets came, else -errno from creator_bind() (or
+ * -1 / -2 / -255 when the child could not get that far).
+ */
+static int
+bind_as_nobody(const struct creator_run *cr, unsigned port)
+{
+	int status;
+	pid_t child = fork();
+
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
+		int fds[2];
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(1);
+		int sock = unixsock_connect(cr->sock);
+		if (sock < 0)
+			_exit(2);
+		int r = creator_bind(sock, &b, fds, TIMEOUT_MS);
+		_exit(r == 2 ? 0 : r < 0 ? -r : 255);
+	}
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
 Test(creator, refuses_a_uid_it_was_not_told_to_trust)
 {
 	if (!is_root())
@@ -408,24 +416,13 @@ Test(creator, refuses_a_uid_it_was_not_told_to_trust)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), NULL };
-	int status;
+	int r;
 
+	/* nobody owns the socket file (the creator's --user), so only
+	 * SO_PEERCRED can say no here */
 	creator_start(&cr, args);
-	pid_t child = fork();
-	if (child == 0) {
-		/* nobody owns the socket file (the creator's --user), so only
-		 * SO_PEERCRED can say no here */
-		struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
-		int fds[2];
-		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
-			_exit(10);
-		int sock = unixsock_connect(cr.sock);
-		if (sock < 0)
-			_exit(11);
-		_exit(creator_bind(sock, &b, fds, TIMEOUT_MS) == -EACCES ? 0 : 12);
-	}
-	cr_assert_eq(waitpid(child, &status, 0), child);
-	cr_assert_eq(WEXITSTATUS(status), 0, "nobody was not refused (code %d)", WEXITSTATUS(status));
+	r = bind_as_nobody(&cr, port);
+	cr_assert_eq(r, -EACCES, "nobody was not refused: %s", strerror(-r));
 	creator_stop(&cr);
 	cr_assert(log_has(&cr, "refused connection from pid", "uid 65534"));
 }
@@ -437,22 +434,11 @@ Test(creator, trusts_an_allowed_uid)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), "--allow-uid", "nobody", NULL };
-	int status;
+	int r;
 
 	creator_start(&cr, args);
-	pid_t child = fork();
-	if (child == 0) {
-		struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
-		int fds[2];
-		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
-			_exit(10);
-		int sock = unixsock_connect(cr.sock);
-		if (sock < 0)
-			_exit(11);
-		_exit(creator_bind(sock, &b, fds, TIMEOUT_MS) == 2 ? 0 : 12);
-	}
-	cr_assert_eq(waitpid(child, &status, 0), child);
-	cr_assert_eq(WEXITSTATUS(status), 0, "allowed uid refused (code %d)", WEXITSTATUS(status));
+	r = bind_as_nobody(&cr, port);
+	cr_assert_eq(r, 0, "allowed uid refused: %s", strerror(-r));
 	creator_stop(&cr);
 }
 
@@ -463,7 +449,7 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 		cr_skip_test("needs root: drops to nobody and binds port 53");
 	struct creator_run cr;
 	const char *args[] = { "--user", "nobody", "--allow", "both:127.0.0.1:53", NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, 53);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, 53);
 	char v[128];
 	int fds[2], sock, n, before;
 	uint8_t junk[FDT_MSG_SIZE];
@@ -515,7 +501,7 @@ Test(creator, max_peers_turns_the_next_one_away)
 	struct creator_run cr;
 	unsigned port = free_port();
 	const char *args[] = { "--allow", allow_both(port), "--max-peers", "1", NULL };
-	struct fdt_bind b = loopback(FDT_PROTO_UDP, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_UDP, port);
 	int fds[2], first, second;
 
 	creator_start(&cr, args);

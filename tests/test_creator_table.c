@@ -14,42 +14,22 @@
 #include "roles/creator.h"
 #include "tests/helpers.h"
 
-static struct fdt_bind
-loopback(uint8_t proto, unsigned port)
-{
-	struct fdt_bind b = { .proto = proto, .family = FDT_FAMILY_INET, .port = (uint16_t)port };
-
-	b.addr[0] = 127;
-	b.addr[3] = 1;
-	return b;
-}
-
-static int
-getint(int fd, int level, int opt)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	cr_assert_eq(getsockopt(fd, level, opt, &v, &len), 0);
-	return v;
-}
-
 Test(creator_table, binds_udp_and_tcp_with_the_right_options)
 {
 	struct creator_table t;
 	unsigned port = free_port();
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	int fds[2], fresh;
 
 	cr_assert_eq(creator_table_init(&t, 4), 0);
 	cr_assert_eq(creator_table_get(&t, &b, fds, &fresh), 2);
 	cr_assert_eq(fresh, 2);
-	cr_assert_eq(getint(fds[0], SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
-	cr_assert_eq(getint(fds[1], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
-	cr_assert_eq(getint(fds[0], SOL_SOCKET, SO_REUSEADDR), 0, "UDP must not get SO_REUSEADDR");
-	cr_assert_eq(getint(fds[1], SOL_SOCKET, SO_REUSEADDR), 1);
-	cr_assert_eq(getint(fds[1], SOL_SOCKET, SO_ACCEPTCONN), 1);
-	cr_assert_eq(getint(fds[0], SOL_SOCKET, SO_REUSEPORT), 0);
+	cr_assert_eq(sockopt_int(fds[0], SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+	cr_assert_eq(sockopt_int(fds[1], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	cr_assert_eq(sockopt_int(fds[0], SOL_SOCKET, SO_REUSEADDR), 0, "UDP must not get SO_REUSEADDR");
+	cr_assert_eq(sockopt_int(fds[1], SOL_SOCKET, SO_REUSEADDR), 1);
+	cr_assert_eq(sockopt_int(fds[1], SOL_SOCKET, SO_ACCEPTCONN), 1);
+	cr_assert_eq(sockopt_int(fds[0], SOL_SOCKET, SO_REUSEPORT), 0);
 	cr_assert_eq(t.used, 2);
 	creator_table_free(&t);
 }
@@ -67,14 +47,14 @@ Test(creator_table, ipv6_is_v6only)
 	if (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT)
 		cr_skip_test("no ::1 on this machine (%s)", strerror(-r));
 	cr_assert_eq(r, 1, "got %d", r);
-	cr_assert_eq(getint(fds[0], IPPROTO_IPV6, IPV6_V6ONLY), 1);
+	cr_assert_eq(sockopt_int(fds[0], IPPROTO_IPV6, IPV6_V6ONLY), 1);
 	creator_table_free(&t);
 }
 
 Test(creator_table, repeat_gets_the_same_socket)
 {
 	struct creator_table t;
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, free_port());
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, free_port());
 	struct fdt_bind udp = b;
 	int a[2], c[2], fresh;
 
@@ -96,9 +76,9 @@ Test(creator_table, quota)
 {
 	struct creator_table t;
 	unsigned p1 = free_port(), p2 = free_port();
-	struct fdt_bind both = loopback(FDT_PROTO_BOTH, p1);
-	struct fdt_bind other = loopback(FDT_PROTO_BOTH, p2);
-	struct fdt_bind udp2 = loopback(FDT_PROTO_UDP, p2);
+	struct fdt_bind both = loopback_bind(FDT_PROTO_BOTH, p1);
+	struct fdt_bind other = loopback_bind(FDT_PROTO_BOTH, p2);
+	struct fdt_bind udp2 = loopback_bind(FDT_PROTO_UDP, p2);
 	int fds[2], fresh;
 
 	cr_assert_eq(creator_table_init(&t, 3), 0);
@@ -118,7 +98,7 @@ Test(creator_table, half_failed_both_keeps_nothing)
 {
 	struct creator_table t;
 	unsigned port = free_port();
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, port);
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, port);
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int blocker = socket(AF_INET, SOCK_STREAM, 0), fds[2], fresh;
@@ -139,7 +119,7 @@ Test(creator_table, half_failed_both_keeps_nothing)
 Test(creator_table, reuseport_instances_are_distinct_sockets)
 {
 	struct creator_table t;
-	struct fdt_bind b = loopback(FDT_PROTO_UDP, free_port());
+	struct fdt_bind b = loopback_bind(FDT_PROTO_UDP, free_port());
 	int a[2], c[2], fresh;
 
 	cr_assert_eq(creator_table_init(&t, 4), 0);
@@ -151,14 +131,14 @@ Test(creator_table, reuseport_instances_are_distinct_sockets)
 	b.instance = 1;
 	cr_assert_eq(creator_table_get(&t, &b, c, &fresh), 1);
 	cr_assert_neq(fd_inode(a[0]), fd_inode(c[0]));
-	cr_assert_eq(getint(c[0], SOL_SOCKET, SO_REUSEPORT), 1);
+	cr_assert_eq(sockopt_int(c[0], SOL_SOCKET, SO_REUSEPORT), 1);
 	creator_table_free(&t);
 }
 
 Test(creator_table, release_unknown_and_no_leak)
 {
 	struct creator_table t;
-	struct fdt_bind b = loopback(FDT_PROTO_BOTH, free_port());
+	struct fdt_bind b = loopback_bind(FDT_PROTO_BOTH, free_port());
 	int fds[2], fresh, before = count_fds(0);
 
 	cr_assert_eq(creator_table_init(&t, 4), 0);

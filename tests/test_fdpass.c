@@ -18,40 +18,6 @@
 
 #include "tests/helpers.h"
 
-static int sv[2] = { -1, -1 };
-static int fds_before;
-
-static void
-pair_open(void)
-{
-	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill the test, not be ignored */
-	fds_before = count_fds(0);
-	cr_assert_gt(fds_before, 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-}
-
-static void
-pair_close(void)
-{
-	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		sv[i] = -1;
-	}
-}
-
-/* Close the pair; everything the test opened must be closed by now. */
-static void
-assert_no_leak(void)
-{
-	int now;
-
-	pair_close();
-	now = count_fds(0);
-	cr_assert_eq(now, fds_before, "descriptors leaked: %d before, %d after",
-	    fds_before, now);
-}
-
 static int
 open_null(void)
 {
@@ -123,11 +89,11 @@ assert_refused(size_t sent, size_t maxfds, ssize_t err)
 	cr_assert_leq(maxfds, FDPASS_MAX + 8);
 	open_nulls(orig, sent);
 	if (sent <= FDPASS_MAX)
-		cr_assert_eq(fdpass_send(sv[0], "data", 4, orig, sent), 0);
+		cr_assert_eq(fdpass_send(pair[0], "data", 4, orig, sent), 0);
 	else
-		raw_send_fds(sv[0], "data", 4, orig, sent);
+		raw_send_fds(pair[0], "data", 4, orig, sent);
 	fdpass_close_all(orig, sent);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, maxfds, &n, 0), err,
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, maxfds, &n, 0), err,
 	    "%zu descriptors sent, %zu allowed", sent, maxfds);
 	cr_assert_eq(n, 0, "*nfds is %zu after a refusal", n);
 }
@@ -141,12 +107,12 @@ Test(fdpass, no_descriptors, .timeout = 10)
 	int fds[2] = { -1, -1 };
 	size_t n = 99;
 
-	cr_assert_eq(fdpass_send(sv[0], msg, sizeof(msg), NULL, 0), 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), (ssize_t)sizeof(msg));
+	cr_assert_eq(fdpass_send(pair[0], msg, sizeof(msg), NULL, 0), 0);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), (ssize_t)sizeof(msg));
 	cr_assert_eq(n, 0);
 	cr_assert_arr_eq(buf, msg, sizeof(msg));
 	cr_assert_eq(fds[0], -1, "fds touched with nothing received");
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, one_descriptor, .timeout = 10)
@@ -155,14 +121,14 @@ Test(fdpass, one_descriptor, .timeout = 10)
 	int sent = open_null(), fds[2] = { -1, -1 };
 	size_t n = 0;
 
-	cr_assert_eq(fdpass_send(sv[0], "one", 3, &sent, 1), 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), 3);
+	cr_assert_eq(fdpass_send(pair[0], "one", 3, &sent, 1), 0);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), 3);
 	cr_assert_eq(n, 1);
 	cr_assert_arr_eq(buf, "one", 3);
 	assert_same_file(fds[0], sent);
 	close(fds[0]);
 	close(sent);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, two_descriptors_in_order, .timeout = 10)
@@ -174,8 +140,8 @@ Test(fdpass, two_descriptors_in_order, .timeout = 10)
 	char c = 0;
 
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	cr_assert_eq(fdpass_send(sv[0], msg, sizeof(msg), p, 2), 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), (ssize_t)sizeof(msg));
+	cr_assert_eq(fdpass_send(pair[0], msg, sizeof(msg), p, 2), 0);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), (ssize_t)sizeof(msg));
 	cr_assert_eq(n, 2);
 	cr_assert_arr_eq(buf, msg, sizeof(msg));
 	assert_same_file(fds[0], p[0]);
@@ -189,7 +155,7 @@ Test(fdpass, two_descriptors_in_order, .timeout = 10)
 	cr_assert_eq(c, 'r');
 	fdpass_close_all(fds, 2);
 	fdpass_close_all(p, 2);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, max_descriptors, .timeout = 10)
@@ -199,38 +165,38 @@ Test(fdpass, max_descriptors, .timeout = 10)
 	size_t n = 0;
 
 	open_nulls(sent, FDPASS_MAX);
-	cr_assert_eq(fdpass_send(sv[0], "m", 1, sent, FDPASS_MAX), 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), 1);
+	cr_assert_eq(fdpass_send(pair[0], "m", 1, sent, FDPASS_MAX), 0);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), 1);
 	cr_assert_eq(n, FDPASS_MAX);
 	for (size_t i = 0; i < n; i++)
 		assert_same_file(fds[i], sent[i]);
 	fdpass_close_all(fds, n);
 	fdpass_close_all(sent, FDPASS_MAX);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, three_sent_two_allowed, .timeout = 10)
 {
 	assert_refused(3, 2, -EBADMSG);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, max_sent_one_allowed, .timeout = 10)
 {
 	assert_refused(FDPASS_MAX, 1, -EBADMSG);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, max_sent_max_minus_one_allowed, .timeout = 10)
 {
 	assert_refused(FDPASS_MAX, FDPASS_MAX - 1, -EBADMSG);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, one_sent_none_allowed, .timeout = 10)
 {
 	assert_refused(1, 0, -EBADMSG);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 /* More than the control buffer holds: the kernel truncates (MSG_CTRUNC). */
@@ -238,7 +204,7 @@ Test(fdpass, control_truncated_by_kernel, .timeout = 10)
 {
 	assert_refused(FDPASS_MAX + 4, FDPASS_MAX, -EBADMSG);
 	assert_refused(40, FDPASS_MAX + 8, -EBADMSG);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, oversized_record_then_next, .timeout = 10)
@@ -249,22 +215,22 @@ Test(fdpass, oversized_record_then_next, .timeout = 10)
 
 	memset(big, 'b', sizeof(big));
 	open_nulls(sent, 2);
-	cr_assert_eq(fdpass_send(sv[0], big, sizeof(big), sent, 2), 0);
-	cr_assert_eq(fdpass_send(sv[0], big, sizeof(buf) + 1, NULL, 0), 0);
-	cr_assert_eq(fdpass_send(sv[0], "next", 4, &sent[1], 1), 0);
+	cr_assert_eq(fdpass_send(pair[0], big, sizeof(big), sent, 2), 0);
+	cr_assert_eq(fdpass_send(pair[0], big, sizeof(buf) + 1, NULL, 0), 0);
+	cr_assert_eq(fdpass_send(pair[0], "next", 4, &sent[1], 1), 0);
 	fdpass_close_all(sent, 2);
 
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), -EMSGSIZE,
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), -EMSGSIZE,
 	    "200 bytes into 16");
 	cr_assert_eq(n, 0);
-	cr_assert_eq(count_fds(0), fds_before + 2, "descriptors of the long record kept");
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), -EMSGSIZE,
+	cr_assert_eq(count_fds(0), pair_fds_before + 2, "descriptors of the long record kept");
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), -EMSGSIZE,
 	    "one byte too many");
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, 0), 4, "record after");
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, 0), 4, "record after");
 	cr_assert_eq(n, 1);
 	cr_assert_arr_eq(buf, "next", 4);
 	close(fds[0]);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, exact_size_record, .timeout = 10)
@@ -273,10 +239,10 @@ Test(fdpass, exact_size_record, .timeout = 10)
 	int fds[1];
 	size_t n = 99;
 
-	cr_assert_eq(fdpass_send(sv[0], "0123456789abcdef", sizeof(buf), NULL, 0), 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 1, &n, 0), (ssize_t)sizeof(buf));
+	cr_assert_eq(fdpass_send(pair[0], "0123456789abcdef", sizeof(buf), NULL, 0), 0);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 1, &n, 0), (ssize_t)sizeof(buf));
 	cr_assert_arr_eq(buf, "0123456789abcdef", sizeof(buf));
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 /* SO_PASSCRED makes the kernel attach SCM_CREDENTIALS to every record. */
@@ -286,24 +252,24 @@ Test(fdpass, credentials_are_foreign_control_data, .timeout = 10)
 	char buf[16];
 	size_t n = 99;
 
-	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), 0);
+	cr_assert_eq(setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), 0);
 	open_nulls(sent, 2);
-	cr_assert_eq(fdpass_send(sv[0], "c0", 2, NULL, 0), 0);
-	cr_assert_eq(fdpass_send(sv[0], "c2", 2, sent, 2), 0);
-	cr_assert_eq(fdpass_send(sv[0], "c1", 2, sent, 1), 0);
+	cr_assert_eq(fdpass_send(pair[0], "c0", 2, NULL, 0), 0);
+	cr_assert_eq(fdpass_send(pair[0], "c2", 2, sent, 2), 0);
+	cr_assert_eq(fdpass_send(pair[0], "c1", 2, sent, 1), 0);
 	fdpass_close_all(sent, 2);
 
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
 	    "credentials alone");
 	cr_assert_eq(n, 0);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
 	    "credentials and two descriptors");
 	cr_assert_eq(n, 0);
-	cr_assert_eq(count_fds(0), fds_before + 2, "descriptors sent with credentials kept");
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
+	cr_assert_eq(count_fds(0), pair_fds_before + 2, "descriptors sent with credentials kept");
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, FDPASS_MAX, &n, 0), -EBADMSG,
 	    "credentials and one descriptor");
 	cr_assert_eq(n, 0);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, send_too_many, .timeout = 10)
@@ -313,24 +279,24 @@ Test(fdpass, send_too_many, .timeout = 10)
 	size_t n = 99;
 
 	open_nulls(sent, FDPASS_MAX + 1);
-	cr_assert_eq(fdpass_send(sv[0], "x", 1, sent, FDPASS_MAX + 1), -EINVAL);
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, MSG_DONTWAIT), -EAGAIN,
+	cr_assert_eq(fdpass_send(pair[0], "x", 1, sent, FDPASS_MAX + 1), -EINVAL);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, MSG_DONTWAIT), -EAGAIN,
 	    "a refused send sent something");
 	cr_assert_eq(n, 0);
 	fdpass_close_all(sent, FDPASS_MAX + 1);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, send_to_closed_peer, .timeout = 10)
 {
 	int fd = open_null();
 
-	close(sv[1]);
-	sv[1] = -1;
-	cr_assert_eq(fdpass_send(sv[0], "x", 1, NULL, 0), -EPIPE);
-	cr_assert_eq(fdpass_send(sv[0], "x", 1, &fd, 1), -EPIPE);
+	close(pair[1]);
+	pair[1] = -1;
+	cr_assert_eq(fdpass_send(pair[0], "x", 1, NULL, 0), -EPIPE);
+	cr_assert_eq(fdpass_send(pair[0], "x", 1, &fd, 1), -EPIPE);
 	close(fd);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 /* A stream socket is where the kernel would raise SIGPIPE without MSG_NOSIGNAL. */
@@ -342,7 +308,7 @@ Test(fdpass, no_sigpipe_on_stream, .timeout = 10)
 	close(st[1]);
 	cr_assert_eq(fdpass_send(st[0], "x", 1, NULL, 0), -EPIPE);
 	close(st[0]);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, recv_error_is_negative_errno, .timeout = 10)
@@ -351,10 +317,10 @@ Test(fdpass, recv_error_is_negative_errno, .timeout = 10)
 	int fds[2];
 	size_t n = 99;
 
-	cr_assert_eq(fdpass_recv(sv[1], buf, sizeof(buf), fds, 2, &n, MSG_DONTWAIT), -EAGAIN);
+	cr_assert_eq(fdpass_recv(pair[1], buf, sizeof(buf), fds, 2, &n, MSG_DONTWAIT), -EAGAIN);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(fdpass_recv(-1, buf, sizeof(buf), fds, 2, &n, 0), -EBADF);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(fdpass, close_all_marks_and_keeps_errno, .timeout = 10)
@@ -368,5 +334,5 @@ Test(fdpass, close_all_marks_and_keeps_errno, .timeout = 10)
 	cr_assert_eq(errno, ENOSPC);
 	cr_assert(fds[0] == -1 && fds[1] == -1 && fds[2] == -1 && fds[3] == -1);
 	cr_assert_eq(count_fds(0), before - 2);
-	assert_no_leak();
+	pair_assert_no_leak();
 }

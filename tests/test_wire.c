@@ -413,38 +413,6 @@ Test(wire, nfds)
 	cr_assert_eq(fdt_msg_nfds(&m), 0, "error");
 }
 
-/* Transport: a socketpair per test, and the descriptor count it started with. */
-static int sv[2] = { -1, -1 };
-static int fds_before;
-
-static void
-pair_open(void)
-{
-	signal(SIGPIPE, SIG_DFL);
-	fds_before = count_fds(0);
-	cr_assert_gt(fds_before, 0);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-}
-
-static void
-pair_close(void)
-{
-	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		sv[i] = -1;
-	}
-}
-
-/* Close the pair; whatever the test opened must be closed by now. */
-static void
-assert_no_leak(void)
-{
-	pair_close();
-	cr_assert_eq(count_fds(0), fds_before, "descriptors leaked: %d before, %d after",
-	    fds_before, count_fds(0));
-}
-
 static void
 assert_same_file(int a, int b)
 {
@@ -478,8 +446,8 @@ Test(wire_io, bind_reply_with_two_sockets)
 	socks[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert(socks[0] >= 0 && socks[1] >= 0);
 	make_bind(&m, FDT_MSG_BIND_REP, 99, FDT_PROTO_BOTH, FDT_FAMILY_INET, 53);
-	cr_assert_eq(fdt_msg_send(sv[0], &m, socks, 2), 0);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), 0);
+	cr_assert_eq(fdt_msg_send(pair[0], &m, socks, 2), 0);
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), 0);
 	assert_same_msg(&m, &got, 0);
 
 	for (int i = 0; i < 2; i++) {
@@ -500,7 +468,7 @@ Test(wire_io, bind_reply_with_two_sockets)
 
 	fdpass_close_all(fds, 2);
 	fdpass_close_all(socks, 2);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(wire_io, ctl_request_with_a_pipe)
@@ -511,8 +479,8 @@ Test(wire_io, ctl_request_with_a_pipe)
 
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	make_ctl(&m, FDT_MSG_CTL_REQ, 5, FDT_CTL_F_FD, "log");
-	cr_assert_eq(fdt_msg_send(sv[0], &m, &p[1], 1), 0);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), 0);
+	cr_assert_eq(fdt_msg_send(pair[0], &m, &p[1], 1), 0);
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), 0);
 	assert_same_msg(&m, &got, 0);
 	cr_assert_eq(write(fds[0], "k", 1), 1);
 	cr_assert_eq(read(p[0], &c, 1), 1);
@@ -520,7 +488,7 @@ Test(wire_io, ctl_request_with_a_pipe)
 
 	fdpass_close_all(fds, 1);
 	fdpass_close_all(p, 2);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(wire_io, send_refuses_wrong_descriptor_count)
@@ -531,16 +499,16 @@ Test(wire_io, send_refuses_wrong_descriptor_count)
 	cr_assert(fd >= 0);
 	two[0] = two[1] = fd;
 	make_bind(&m, FDT_MSG_BIND_REQ, 1, FDT_PROTO_UDP, FDT_FAMILY_INET, 53);
-	cr_assert_eq(fdt_msg_send(sv[0], &m, &fd, 1), -EINVAL, "bind request with a descriptor");
+	cr_assert_eq(fdt_msg_send(pair[0], &m, &fd, 1), -EINVAL, "bind request with a descriptor");
 	m.type = FDT_MSG_BIND_REP;
-	cr_assert_eq(fdt_msg_send(sv[0], &m, NULL, 0), -EINVAL, "bind reply without its socket");
+	cr_assert_eq(fdt_msg_send(pair[0], &m, NULL, 0), -EINVAL, "bind reply without its socket");
 	m.body.bind.proto = FDT_PROTO_BOTH;
-	cr_assert_eq(fdt_msg_send(sv[0], &m, &fd, 1), -EINVAL, "both reply with one socket");
-	cr_assert_eq(fdt_msg_send(sv[0], &m, two, 2), 0, "both reply with two sockets");
+	cr_assert_eq(fdt_msg_send(pair[0], &m, &fd, 1), -EINVAL, "both reply with one socket");
+	cr_assert_eq(fdt_msg_send(pair[0], &m, two, 2), 0, "both reply with two sockets");
 	m.body.bind.port = 0;
-	cr_assert_eq(fdt_msg_send(sv[0], &m, two, 2), -EINVAL, "invalid message");
+	cr_assert_eq(fdt_msg_send(pair[0], &m, two, 2), -EINVAL, "invalid message");
 	close(fd);
-	assert_no_leak();
+	pair_assert_no_leak();
 }
 
 Test(wire_io, unexpected_descriptor_is_closed)
@@ -551,10 +519,10 @@ Test(wire_io, unexpected_descriptor_is_closed)
 
 	cr_assert(fd >= 0);
 	make_bind(&m, FDT_MSG_BIND_REQ, 77, FDT_PROTO_UDP, FDT_FAMILY_INET, 53);
-	send_wire(sv[0], &m, &fd, 1);
+	send_wire(pair[0], &m, &fd, 1);
 	close(fd);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EBADMSG);
-	assert_no_leak();
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EBADMSG);
+	pair_assert_no_leak();
 }
 
 Test(wire_io, missing_descriptor_is_refused)
@@ -563,16 +531,16 @@ Test(wire_io, missing_descriptor_is_refused)
 	int fds[FDT_MAX_FDS] = { -1, -1 };
 
 	make_ctl(&m, FDT_MSG_CTL_REQ, 1, FDT_CTL_F_FD, "log");
-	send_wire(sv[0], &m, NULL, 0);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EBADMSG, "flag F_FD without one");
+	send_wire(pair[0], &m, NULL, 0);
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EBADMSG, "flag F_FD without one");
 
 	make_bind(&m, FDT_MSG_BIND_REP, 1, FDT_PROTO_BOTH, FDT_FAMILY_INET6, 53);
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	cr_assert(fd >= 0);
-	send_wire(sv[0], &m, &fd, 1);
+	send_wire(pair[0], &m, &fd, 1);
 	close(fd);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EBADMSG, "both reply with one socket");
-	assert_no_leak();
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EBADMSG, "both reply with one socket");
+	pair_assert_no_leak();
 }
 
 Test(wire_io, invalid_record_with_descriptors_closes_them)
@@ -587,12 +555,12 @@ Test(wire_io, invalid_record_with_descriptors_closes_them)
 	make_bind(&m, FDT_MSG_BIND_REP, 1, FDT_PROTO_BOTH, FDT_FAMILY_INET, 53);
 	cr_assert_eq(fdt_msg_pack(&m, &w), 0);
 	w.reserved[0] = 1;
-	cr_assert_eq(fdpass_send(sv[0], &w, sizeof(w), two, 2), 0);
-	cr_assert_eq(fdpass_send(sv[0], &w, 10, two, 2), 0);
+	cr_assert_eq(fdpass_send(pair[0], &w, sizeof(w), two, 2), 0);
+	cr_assert_eq(fdpass_send(pair[0], &w, 10, two, 2), 0);
 	close(fd);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EBADMSG, "reserved byte set");
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EMSGSIZE, "short record");
-	assert_no_leak();
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EBADMSG, "reserved byte set");
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EMSGSIZE, "short record");
+	pair_assert_no_leak();
 }
 
 Test(wire_io, empty_record_then_hang_up)
@@ -600,12 +568,12 @@ Test(wire_io, empty_record_then_hang_up)
 	struct fdt_msg m;
 	int fds[FDT_MAX_FDS] = { -1, -1 };
 
-	cr_assert_eq(send(sv[0], "", 0, 0), 0);
-	cr_assert_eq(fdt_msg_recv(sv[1], &m, fds, 0), -EMSGSIZE, "empty record, peer still there");
-	close(sv[0]);
-	sv[0] = -1;
-	cr_assert_eq(fdt_msg_recv(sv[1], &m, fds, 0), 1, "end of stream");
-	assert_no_leak();
+	cr_assert_eq(send(pair[0], "", 0, 0), 0);
+	cr_assert_eq(fdt_msg_recv(pair[1], &m, fds, 0), -EMSGSIZE, "empty record, peer still there");
+	close(pair[0]);
+	pair[0] = -1;
+	cr_assert_eq(fdt_msg_recv(pair[1], &m, fds, 0), 1, "end of stream");
+	pair_assert_no_leak();
 }
 
 Test(wire_io, garbage_then_valid)
@@ -615,17 +583,17 @@ Test(wire_io, garbage_then_valid)
 	int fds[FDT_MAX_FDS] = { -1, -1 };
 
 	memset(junk, 0xff, sizeof(junk));
-	cr_assert_eq(send(sv[0], junk, 37, 0), 37);
-	cr_assert_eq(send(sv[0], junk, FDT_MSG_SIZE, 0), FDT_MSG_SIZE);
-	cr_assert_eq(send(sv[0], junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	cr_assert_eq(send(pair[0], junk, 37, 0), 37);
+	cr_assert_eq(send(pair[0], junk, FDT_MSG_SIZE, 0), FDT_MSG_SIZE);
+	cr_assert_eq(send(pair[0], junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
 	make_ctl(&m, FDT_MSG_CTL_REP, 0x12345678, 0, "fine");
-	cr_assert_eq(fdt_msg_send(sv[0], &m, NULL, 0), 0);
+	cr_assert_eq(fdt_msg_send(pair[0], &m, NULL, 0), 0);
 
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EMSGSIZE, "short garbage");
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EPROTO, "full-size garbage");
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), -EMSGSIZE, "long garbage");
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, 0), 0, "the valid record after them");
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EMSGSIZE, "short garbage");
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EPROTO, "full-size garbage");
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), -EMSGSIZE, "long garbage");
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, 0), 0, "the valid record after them");
 	assert_same_msg(&m, &got, 0);
-	cr_assert_eq(fdt_msg_recv(sv[1], &got, fds, MSG_DONTWAIT), -EAGAIN, "nothing more");
-	assert_no_leak();
+	cr_assert_eq(fdt_msg_recv(pair[1], &got, fds, MSG_DONTWAIT), -EAGAIN, "nothing more");
+	pair_assert_no_leak();
 }
