@@ -1,0 +1,97 @@
+/*
+ * The answer cache: fixed capacity, chosen once; a power-of-two hash
+ * table of intrusive chains plus an LRU list; an entry's record lives in
+ * one allocation made when the answer is stored (a miss, which waits for
+ * an upstream anyway), so a hit allocates nothing and compares the hash
+ * and type before it touches the name.  Time is passed in by the caller
+ * (seconds on a monotonic clock), which is also how tests fake it.
+ */
+#ifndef FDTOOL_SERVER_CACHE_H
+#define FDTOOL_SERVER_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roles/server/dns.h"
+
+struct cache_key {
+	uint8_t name[DNS_NAME_MAX];	/* wire form, case-folded */
+	uint8_t namelen;
+	uint16_t qtype;
+	uint16_t qclass;
+};
+
+/*
+ * Invariants: an entry is on exactly one hash chain (bucket hash & mask)
+ * and on the LRU list, most recently used first; expires > stored;
+ * data holds tlen template bytes, then nttl uint16_t TTL offsets, then
+ * the key's name.
+ */
+struct cache_entry {
+	struct cache_entry *hnext;		/* hash chain */
+	struct cache_entry *lru_prev, *lru_next;
+	uint32_t hash;
+	uint16_t qtype, qclass;
+	uint8_t namelen;
+	uint8_t rcode;
+	uint8_t negative;
+	uint16_t nttl;
+	uint16_t tlen;
+	uint64_t stored;	/* when it was stored (seconds) */
+	uint64_t expires;	/* first second it is no longer served */
+	uint8_t *data;
+};
+
+struct cache_stats {
+	uint64_t entries;
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t insertions;
+	uint64_t evictions;	/* pushed out by LRU to make room */
+	uint64_t expired;	/* dropped because their TTL ran out */
+};
+
+struct cache;
+
+/* capacity entries at most; the table is sized for it now. NULL: ENOMEM. */
+struct cache *cache_new(size_t capacity);
+void cache_free(struct cache *c);
+
+/* Fill a key from a question: fold the name. */
+void cache_key_from_question(struct cache_key *k, const struct dns_question *q);
+
+/*
+ * The live entry for k at time now, made most recently used; NULL if
+ * absent or expired (an expired entry is dropped on the way).
+ */
+const struct cache_entry *cache_lookup(struct cache *c, const struct cache_key *k,
+    uint64_t now);
+
+/* Accessors for an entry's stored parts. */
+const uint8_t *cache_entry_template(const struct cache_entry *e);
+const uint16_t *cache_entry_ttl_offsets(const struct cache_entry *e);
+const uint8_t *cache_entry_name(const struct cache_entry *e);
+
+/*
+ * Store a template for k, live for ttl seconds from now (ttl 0: not
+ * stored, returns 0).  Replaces an entry with the same key; evicts the
+ * least recently used entry when full.  Returns 0 or -ENOMEM.
+ */
+int cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
+    size_t tlen, const uint16_t *ttl_off, size_t nttl, int rcode, int negative,
+    uint32_t ttl, uint64_t now);
+
+/*
+ * Drop every entry for the name (any type), or with subtree set for the
+ * name and every name below it.  name is wire form, case-folded.
+ * Returns how many went.
+ */
+size_t cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree);
+
+/* Call fn for each live entry, most recently used first; stop if fn returns non-zero. */
+void cache_foreach(const struct cache *c, uint64_t now,
+    int (*fn)(const struct cache_entry *e, void *arg), void *arg);
+
+const struct cache_stats *cache_stats(const struct cache *c);
+
+#endif
