@@ -1,1 +1,440 @@
-/* placeholder: being written */ typedef int fdtool_placeholder_cache;
+/*
+ * The answer cache (cache.h): every entry header is allocated once in
+ * cache_new, chains and the LRU list are intrusive, and only an insert
+ * (a miss that already waited for an upstream) calls malloc.  Buckets
+ * are chosen by SipHash-1-3 under a random key so clients cannot aim.
+ */
+#include "roles/server/cache.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/*
+ * The hot comparisons (hash, type, class, name length) sit in the first
+ * cache line of the header; on LP64 the whole header is that one line.
+ */
+_Static_assert(offsetof(struct cache_entry, namelen) < 64,
+    "key fields of an entry are in its first cache line");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct cache_entry) == 64,
+    "an entry header is one cache line on LP64");
+
+/* More would overflow the 32-bit hash's reach; nobody caches a billion answers. */
+#define CACHE_CAPACITY_MAX	((size_t)1 << 30)
+
+/*
+ * Invariants: each of the capacity headers in pool is either free (on
+ * the free list through hnext, data NULL) or in use (on the chain of
+ * buckets[hash & mask] and on the LRU ring, data allocated); the LRU
+ * ring runs through the sentinel lru, lru.lru_next most recent;
+ * stats.entries is the number in use; no two entries in use share a
+ * key; nbuckets = mask + 1 is a power of two >= capacity.
+ */
+struct cache {
+	struct cache_entry **buckets;
+	size_t mask;
+	size_t capacity;
+	struct cache_entry *pool;
+	struct cache_entry *free;
+	struct cache_entry lru;
+	uint64_t seed[2];
+	struct cache_stats stats;
+};
+
+static uint64_t
+get64le(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {							\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/*
+ * SipHash-1-3, not FNV: a seeded FNV or Murmur still has collisions an
+ * attacker can build without knowing the seed (Aumasson and Bernstein,
+ * "hash-flooding DoS reloaded"); SipHash was made against exactly that
+ * and costs a few dozen cycles for a DNS name.
+ */
+static uint64_t
+siphash13(const uint64_t k[2], const uint8_t *p, size_t len)
+{
+	uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k[0];
+	uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k[1];
+	uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ k[0];
+	uint64_t v3 = UINT64_C(0x7465646279746573) ^ k[1];
+	uint64_t m, last = (uint64_t)len << 56;
+	size_t i;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		m = get64le(p);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (i = 0; i < len; i++)
+		last |= (uint64_t)p[i] << (8 * i);
+	v3 ^= last;
+	SIPROUND;
+	v0 ^= last;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint32_t
+key_hash(const struct cache *c, const struct cache_key *k)
+{
+	uint8_t buf[4 + DNS_NAME_MAX];
+
+	buf[0] = (uint8_t)(k->qtype >> 8);
+	buf[1] = (uint8_t)k->qtype;
+	buf[2] = (uint8_t)(k->qclass >> 8);
+	buf[3] = (uint8_t)k->qclass;
+	memcpy(buf + 4, k->name, k->namelen);
+	return (uint32_t)siphash13(c->seed, buf, 4 + (size_t)k->namelen);
+}
+
+/*
+ * Byte by byte, never tolower(): a locale must not change which answers
+ * match.  Length octets are <= 63, below 'A', so they pass unchanged.
+ */
+static uint8_t
+fold(uint8_t b)
+{
+	return b >= 'A' && b <= 'Z' ? (uint8_t)(b + ('a' - 'A')) : b;
+}
+
+/* The offsets are uint16_t, so they start on an even byte after the template. */
+static size_t
+ttl_offset_pos(size_t tlen)
+{
+	return (tlen + 1) & ~(size_t)1;
+}
+
+static size_t
+name_pos(size_t tlen, size_t nttl)
+{
+	return ttl_offset_pos(tlen) + nttl * sizeof(uint16_t);
+}
+
+const uint8_t *
+cache_entry_template(const struct cache_entry *e)
+{
+	return e->data;
+}
+
+const uint16_t *
+cache_entry_ttl_offsets(const struct cache_entry *e)
+{
+	return (const uint16_t *)(const void *)(e->data + ttl_offset_pos(e->tlen));
+}
+
+const uint8_t *
+cache_entry_name(const struct cache_entry *e)
+{
+	return e->data + name_pos(e->tlen, e->nttl);
+}
+
+struct cache *
+cache_new(size_t capacity)
+{
+	struct cache *c;
+	size_t nbuckets = 1, i;
+	ssize_t n;
+	int err;
+
+	if (capacity > CACHE_CAPACITY_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (nbuckets < capacity)
+		nbuckets <<= 1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->capacity = capacity;
+	c->mask = nbuckets - 1;
+	c->lru.lru_next = c->lru.lru_prev = &c->lru;
+	c->buckets = calloc(nbuckets, sizeof(*c->buckets));
+	if (capacity > 0)
+		c->pool = calloc(capacity, sizeof(*c->pool));
+	if (c->buckets == NULL || (capacity > 0 && c->pool == NULL))
+		goto fail;
+	for (i = capacity; i > 0; i--) {
+		c->pool[i - 1].hnext = c->free;
+		c->free = &c->pool[i - 1];
+	}
+	do
+		n = getrandom(c->seed, sizeof(c->seed), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(c->seed)) {
+		if (n >= 0)
+			errno = EIO;
+		goto fail;
+	}
+	return c;
+fail:
+	err = errno;
+	free(c->pool);
+	free(c->buckets);
+	free(c);
+	errno = err;
+	return NULL;
+}
+
+void
+cache_free(struct cache *c)
+{
+	struct cache_entry *e;
+
+	if (c == NULL)
+		return;
+	for (e = c->lru.lru_next; e != &c->lru; e = e->lru_next)
+		free(e->data);
+	free(c->pool);
+	free(c->buckets);
+	free(c);
+}
+
+void
+cache_key_from_question(struct cache_key *k, const struct dns_question *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->namelen; i++)
+		k->name[i] = fold(q->name[i]);
+	k->namelen = q->namelen;
+	k->qtype = q->qtype;
+	k->qclass = q->qclass;
+}
+
+static void
+lru_unlink(struct cache_entry *e)
+{
+	e->lru_prev->lru_next = e->lru_next;
+	e->lru_next->lru_prev = e->lru_prev;
+}
+
+static void
+lru_push(struct cache *c, struct cache_entry *e)
+{
+	e->lru_prev = &c->lru;
+	e->lru_next = c->lru.lru_next;
+	c->lru.lru_next->lru_prev = e;
+	c->lru.lru_next = e;
+}
+
+/* Chains are about one entry long (load factor <= 1), so finding the link is cheap. */
+static void
+chain_unlink(struct cache *c, struct cache_entry *e)
+{
+	struct cache_entry **pp = &c->buckets[e->hash & c->mask];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+}
+
+static void
+entry_drop(struct cache *c, struct cache_entry *e)
+{
+	chain_unlink(c, e);
+	lru_unlink(e);
+	free(e->data);
+	e->data = NULL;
+	e->hnext = c->free;
+	c->free = e;
+	c->stats.entries--;
+}
+
+static struct cache_entry *
+find(const struct cache *c, const struct cache_key *k, uint32_t hash)
+{
+	struct cache_entry *e;
+
+	for (e = c->buckets[hash & c->mask]; e != NULL; e = e->hnext)
+		if (e->hash == hash && e->qtype == k->qtype &&
+		    e->qclass == k->qclass && e->namelen == k->namelen &&
+		    memcmp(cache_entry_name(e), k->name, k->namelen) == 0)
+			return e;
+	return NULL;
+}
+
+const struct cache_entry *
+cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now)
+{
+	struct cache_entry *e;
+
+	if (c->stats.entries == 0 ||
+	    (e = find(c, k, key_hash(c, k))) == NULL) {
+		c->stats.misses++;
+		return NULL;
+	}
+	if (now >= e->expires) {
+		entry_drop(c, e);
+		c->stats.expired++;
+		c->stats.misses++;
+		return NULL;
+	}
+	lru_unlink(e);
+	lru_push(c, e);
+	c->stats.hits++;
+	return e;
+}
+
+/* Every offset must leave room for the 32-bit TTL a reply will rewrite there. */
+static int
+offsets_valid(const uint16_t *ttl_off, size_t nttl, size_t tlen)
+{
+	size_t i;
+
+	for (i = 0; i < nttl; i++)
+		if (tlen < 4 || ttl_off[i] > tlen - 4)
+			return 0;
+	return 1;
+}
+
+/*
+ * The record is allocated before anything is unlinked, so -ENOMEM leaves
+ * the cache as it was.  A full cache gives up its least recently used
+ * entry; one whose TTL already ran out counts as expired, not evicted,
+ * so evictions measure live answers lost to a too-small cache.
+ */
+int
+cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
+    size_t tlen, const uint16_t *ttl_off, size_t nttl, int rcode, int negative,
+    uint32_t ttl, uint64_t now)
+{
+	struct cache_entry *e;
+	uint8_t *data;
+	uint32_t hash;
+
+	if (ttl == 0 || c->capacity == 0)
+		return 0;
+	if (k->namelen == 0 || tlen > UINT16_MAX || nttl > UINT16_MAX ||
+	    rcode < 0 || rcode > UINT8_MAX || (tlen > 0 && tmpl == NULL) ||
+	    (nttl > 0 && ttl_off == NULL) || !offsets_valid(ttl_off, nttl, tlen))
+		return -EINVAL;
+	if ((data = malloc(name_pos(tlen, nttl) + k->namelen)) == NULL)
+		return -ENOMEM;
+	if (tlen > 0)
+		memcpy(data, tmpl, tlen);
+	if (tlen & 1)
+		data[tlen] = 0;
+	if (nttl > 0)
+		memcpy(data + ttl_offset_pos(tlen), ttl_off, nttl * sizeof(*ttl_off));
+	memcpy(data + name_pos(tlen, nttl), k->name, k->namelen);
+
+	hash = key_hash(c, k);
+	if ((e = find(c, k, hash)) != NULL) {
+		free(e->data);
+		lru_unlink(e);
+	} else {
+		if (c->free == NULL) {
+			e = c->lru.lru_prev;
+			if (now >= e->expires)
+				c->stats.expired++;
+			else
+				c->stats.evictions++;
+			entry_drop(c, e);
+		}
+		e = c->free;
+		c->free = e->hnext;
+		e->hash = hash;
+		e->qtype = k->qtype;
+		e->qclass = k->qclass;
+		e->namelen = k->namelen;
+		e->hnext = c->buckets[hash & c->mask];
+		c->buckets[hash & c->mask] = e;
+		c->stats.entries++;
+	}
+	e->rcode = (uint8_t)rcode;
+	e->negative = negative != 0;
+	e->nttl = (uint16_t)nttl;
+	e->tlen = (uint16_t)tlen;
+	e->stored = now;
+	e->expires = now > UINT64_MAX - ttl ? UINT64_MAX : now + ttl;
+	e->data = data;
+	lru_push(c, e);
+	c->stats.insertions++;
+	return 0;
+}
+
+/*
+ * Whether name (wire form) is sub, or below it: the tail must match and
+ * start where one of name's labels starts, so "notexample.com" is not
+ * under "example.com".
+ */
+static int
+name_under(const uint8_t *name, size_t len, const uint8_t *sub, size_t sublen)
+{
+	size_t at, pos = 0;
+
+	if (sublen > len)
+		return 0;
+	at = len - sublen;
+	if (memcmp(name + at, sub, sublen) != 0)
+		return 0;
+	while (pos < at && name[pos] != 0)
+		pos += 1 + (size_t)name[pos];
+	return pos == at;
+}
+
+/*
+ * Any type and class, so no hash can find them: walk every entry.  A
+ * wipe is a rare operator command; a query never waits for one.
+ */
+size_t
+cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree)
+{
+	uint8_t want[DNS_NAME_MAX];
+	struct cache_entry *e, *next;
+	size_t i, n = 0;
+
+	if (namelen == 0 || namelen > DNS_NAME_MAX)
+		return 0;
+	/* Folded again: a caller that forgot must not silently wipe nothing. */
+	for (i = 0; i < namelen; i++)
+		want[i] = fold(name[i]);
+	for (e = c->lru.lru_next; e != &c->lru; e = next) {
+		next = e->lru_next;
+		if (subtree ? name_under(cache_entry_name(e), e->namelen, want, namelen) :
+		    (e->namelen == namelen &&
+		    memcmp(cache_entry_name(e), want, namelen) == 0)) {
+			entry_drop(c, e);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+cache_foreach(const struct cache *c, uint64_t now,
+    int (*fn)(const struct cache_entry *e, void *arg), void *arg)
+{
+	const struct cache_entry *e;
+
+	for (e = c->lru.lru_next; e != &c->lru; e = e->lru_next)
+		if (now < e->expires && fn(e, arg) != 0)
+			return;
+}
+
+const struct cache_stats *
+cache_stats(const struct cache *c)
+{
+	return &c->stats;
+}

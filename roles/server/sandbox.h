@@ -21,9 +21,11 @@ int sandbox_enter(const char *const *read_paths, const uint16_t *tcp_ports,
     size_t nports);
 
 /*
- * Prove it: try to create a file in dir and to open an existing readable
- * file for writing.  Returns 0 if both were refused, -EPERM if either
- * succeeded (what it made is removed again).
+ * Prove it: try to create a file and a directory in dir and to open an
+ * existing file for writing.  Returns 0 if all were refused with EACCES,
+ * -EPERM if any succeeded (what it made is removed again), or another
+ * -errno when a refusal proved nothing (e.g. -ENOENT: no such dir).
+ * Treat anything but 0 as "not sandboxed".
  */
 int sandbox_probe(const char *dir, const char *existing_file);
 

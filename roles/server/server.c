@@ -1,22 +1,517 @@
 /*
- * fdtool server: the caching DNS stub resolver.  Registered now so the
- * role table is complete; the resolver itself is issue #3.
+ * fdtool server: a caching DNS stub resolver.  It gets its listening
+ * sockets (from a creator, systemd, or itself when unprivileged), then
+ * gives up everything: it runs as an unprivileged user with no
+ * capabilities, no_new_privs, and a Landlock sandbox in which no file can
+ * be opened for writing, and serves DNS from one epoll loop.
  */
 const char server_usage[] =
 "usage: fdtool server [options]\n"
 "\n"
-"A caching DNS stub resolver that runs with no privilege on sockets from\n"
-"the creator.  Not yet available in this version.\n";
+"A caching DNS stub resolver that runs with no privilege.\n"
+"\n"
+"  --listen ADDR[:PORT]     serve UDP and TCP here (repeatable; default\n"
+"                           127.0.0.1:53, plus [::1]:53 where ::1 exists);\n"
+"                           udp:ADDR or tcp:ADDR for one protocol only\n"
+"  --upstream ADDR[:PORT]   forward misses here (repeatable; default: the\n"
+"                           nameservers in --resolv-conf, minus our own\n"
+"                           --listen addresses)\n"
+"  --creator PATH           ask the creator at PATH for the sockets; without it,\n"
+"                           started as root, spawn our own creator child\n"
+"  --user USER              run as USER (default nobody) once the sockets are held\n"
+"  --hosts FILE             answer A/AAAA/PTR from FILE (default /etc/hosts);\n"
+"                           re-read on SIGHUP\n"
+"  --no-hosts               no hosts file\n"
+"  --resolv-conf FILE       where default upstreams come from (default\n"
+"                           /etc/resolv.conf)\n"
+"  --cache-size N           cache at most N answers (default 10000)\n"
+"  --min-ttl S, --max-ttl S clamp cached TTLs (default 0 and 86400)\n"
+"  --upstream-timeout MS    wait this long per upstream attempt (default 1500)\n"
+"  --max-tcp N              TCP clients at once (default 128)\n"
+"  --tcp-idle-timeout MS    close idle TCP clients after MS (default 10000)\n"
+"  --max-pending N          upstream queries in flight (default 1024)\n"
+"  --no-sandbox             run without the Landlock sandbox (not advised)\n"
+"  --log-level LEVEL        error, warning, info (default) or debug\n"
+"  --help                   this text\n"
+"\n"
+"Signals: SIGTERM/SIGINT stop it (and its creator); SIGHUP re-reads --hosts.\n";
 
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "common/log.h"
+#include "common/priv.h"
 #include "roles/roles.h"
+#include "roles/server/sandbox.h"
+#include "roles/server/server.h"
+
+#define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
+
+/* A number option in [min, max]; a usage error says so. */
+static int
+num_opt(const char *opt, const char *arg, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || errno || *end || *out < min || *out > max) {
+		role_usage_error("server", "%s %s: not a number from %lu to %lu", opt,
+		    arg, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+server_parse(struct server_config *cfg, int argc, char **argv)
+{
+	enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
+	    O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
+	    O_MAXPEND, O_NOSANDBOX, O_LOG };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "upstream", required_argument, NULL, O_UPSTREAM },
+		{ "creator", required_argument, NULL, O_CREATOR },
+		{ "user", required_argument, NULL, O_USER },
+		{ "hosts", required_argument, NULL, O_HOSTS },
+		{ "no-hosts", no_argument, NULL, O_NOHOSTS },
+		{ "resolv-conf", required_argument, NULL, O_RESOLV },
+		{ "cache-size", required_argument, NULL, O_CACHE },
+		{ "min-ttl", required_argument, NULL, O_MINTTL },
+		{ "max-ttl", required_argument, NULL, O_MAXTTL },
+		{ "upstream-timeout", required_argument, NULL, O_UPTIMEOUT },
+		{ "max-tcp", required_argument, NULL, O_MAXTCP },
+		{ "tcp-idle-timeout", required_argument, NULL, O_TCPIDLE },
+		{ "max-pending", required_argument, NULL, O_MAXPEND },
+		{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *why;
+	unsigned long v;
+	int o, r;
+
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_LISTEN:
+			if (cfg->nlisten == SERVER_MAX_LISTEN)
+				return role_usage_error("server", "too many --listen");
+			if (endpoint_parse(optarg, LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten], &why) < 0)
+				return role_usage_error("server", "--listen %s: %s", optarg, why);
+			cfg->nlisten++;
+			break;
+		case O_UPSTREAM:
+			if (cfg->nupstream == SERVER_MAX_UPSTREAM)
+				return role_usage_error("server", "too many --upstream");
+			if (endpoint_parse(optarg, LISTEN_FLAGS, 53, &cfg->upstream[cfg->nupstream], &why) < 0)
+				return role_usage_error("server", "--upstream %s: %s", optarg, why);
+			cfg->nupstream++;
+			break;
+		case O_CREATOR:
+			cfg->creator_path = optarg;
+			break;
+		case O_USER:
+			cfg->user = optarg;
+			break;
+		case O_HOSTS:
+			cfg->hosts_path = optarg;
+			break;
+		case O_NOHOSTS:
+			cfg->hosts_path = NULL;
+			break;
+		case O_RESOLV:
+			cfg->resolv_path = optarg;
+			break;
+		case O_CACHE:
+			if (num_opt("--cache-size", optarg, 0, 10000000, &v) < 0)
+				return EXIT_USAGE;
+			cfg->cache_size = v;
+			break;
+		case O_MINTTL:
+			if (num_opt("--min-ttl", optarg, 0, 604800, &v) < 0)
+				return EXIT_USAGE;
+			cfg->min_ttl = (uint32_t)v;
+			break;
+		case O_MAXTTL:
+			if (num_opt("--max-ttl", optarg, 0, 604800, &v) < 0)
+				return EXIT_USAGE;
+			cfg->max_ttl = (uint32_t)v;
+			break;
+		case O_UPTIMEOUT:
+			if (num_opt("--upstream-timeout", optarg, 10, 60000, &v) < 0)
+				return EXIT_USAGE;
+			cfg->upstream_timeout_ms = (unsigned)v;
+			break;
+		case O_MAXTCP:
+			if (num_opt("--max-tcp", optarg, 0, 65536, &v) < 0)
+				return EXIT_USAGE;
+			cfg->max_tcp = v;
+			break;
+		case O_TCPIDLE:
+			if (num_opt("--tcp-idle-timeout", optarg, 10, 3600000, &v) < 0)
+				return EXIT_USAGE;
+			cfg->tcp_idle_ms = (unsigned)v;
+			break;
+		case O_MAXPEND:
+			if (num_opt("--max-pending", optarg, 1, 65536, &v) < 0)
+				return EXIT_USAGE;
+			cfg->max_pending = v;
+			break;
+		case O_NOSANDBOX:
+			cfg->no_sandbox = 1;
+			break;
+		case O_LOG:
+			if ((r = log_level_parse(optarg)) < 0)
+				return role_usage_error("server", "--log-level %s: unknown level", optarg);
+			cfg->log_level = r;
+			break;
+		default:
+			return role_usage_error("server", "unknown option or missing argument: %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return role_usage_error("server", "unexpected argument: %s", argv[optind]);
+	if (cfg->min_ttl > cfg->max_ttl)
+		return role_usage_error("server", "--min-ttl is above --max-ttl");
+	return 0;
+}
+
+/* Whether ::1 is configured, so the default can listen there too. */
+static int
+have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int
+is_own_address(const struct server_config *cfg, const struct endpoint *up)
+{
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct endpoint *l = &cfg->listen[i];
+		if (l->family == up->family && l->port_lo == up->port_lo &&
+		    memcmp(l->addr, up->addr, sizeof(l->addr)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+apply_defaults(struct server_config *cfg)
+{
+	const char *why;
+
+	if (cfg->nlisten == 0) {
+		endpoint_parse("127.0.0.1", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
+		if (have_ipv6_loopback())
+			endpoint_parse("[::1]", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
+	}
+	if (cfg->nupstream == 0) {
+		struct endpoint found[SERVER_MAX_UPSTREAM];
+		int n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
+		if (n < 0)
+			fatalx("no --upstream, and %s: %s", cfg->resolv_path, strerror(-n));
+		for (int i = 0; i < n; i++)
+			if (!is_own_address(cfg, &found[i]))
+				cfg->upstream[cfg->nupstream++] = found[i];
+		if (cfg->nupstream == 0)
+			fatalx("no --upstream, and %s names none but our own addresses",
+			    cfg->resolv_path);
+	}
+}
+
+static void
+tick(struct server *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	s->now_s = (uint64_t)ts.tv_sec;
+}
+
+static void
+load_hosts(struct server *s)
+{
+	struct hosts *h;
+	size_t bad = 0;
+	int err = 0;
+
+	if (!s->cfg.hosts_path)
+		return;
+	if (!(h = hosts_load(s->cfg.hosts_path, &bad, &err))) {
+		log_warnx("--hosts %s: %s%s", s->cfg.hosts_path, strerror(-err),
+		    s->hosts ? " (keeping the previous one)" : "");
+		return;
+	}
+	if (bad)
+		log_warnx("--hosts %s: %zu malformed line(s) skipped", s->cfg.hosts_path, bad);
+	hosts_free(s->hosts);
+	s->hosts = h;
+	log_info("--hosts %s: %zu name(s)", s->cfg.hosts_path, hosts_count(h));
+}
+
+static int
+setup_signals(struct server *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	s->signal.kind = K_SIGNAL;
+	if ((s->signal.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return -errno;
+	return server_watch(s, &s->signal, EPOLLIN, &s->signal);
+}
+
+/* Room for a socket per upstream query and per TCP client. */
+static void
+raise_fd_limit(const struct server_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = cfg->max_pending + cfg->max_tcp + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warnx("only %llu descriptors: lower --max-pending or --max-tcp",
+		    (unsigned long long)rl.rlim_cur);
+}
+
+static void
+drop_privileges(const struct server *s, uid_t uid, gid_t gid)
+{
+	int r;
+
+	if (geteuid() != 0) {
+		log_info("not started as root: running as uid %u", (unsigned)geteuid());
+		return;
+	}
+	if ((r = priv_drop(uid, gid, 0)) < 0)
+		fatalx("cannot become %s with no capabilities: %s", s->cfg.user, strerror(-r));
+	log_info("running as %s (uid %u), no capabilities", s->cfg.user, (unsigned)uid);
+}
+
+static void
+enter_sandbox(const struct server *s)
+{
+	const char *paths[4] = { NULL };
+	const char *probe_file = NULL;
+	uint16_t ports[SERVER_MAX_UPSTREAM];
+	size_t np = 0, n = 0;
+	int abi, r;
+
+	if (s->cfg.no_sandbox) {
+		log_warnx("--no-sandbox: running without the filesystem sandbox");
+		return;
+	}
+	if (s->cfg.hosts_path)
+		paths[n++] = probe_file = s->cfg.hosts_path;
+	paths[n++] = s->cfg.resolv_path;
+#ifdef __SANITIZE_ADDRESS__
+	paths[n++] = "/proc/self";	/* LeakSanitizer reads it at exit */
+#endif
+	if (!probe_file)
+		probe_file = s->cfg.resolv_path;
+	for (size_t i = 0; i < s->cfg.nupstream; i++)
+		ports[np++] = s->cfg.upstream[i].port_lo;
+	abi = sandbox_enter(paths, ports, np);
+	if (abi == -ENOSYS || abi == -EOPNOTSUPP)
+		fatalx("this kernel has no Landlock: the sandbox cannot be set up "
+		    "(--no-sandbox runs without it)");
+	if (abi < 0)
+		fatalx("cannot enter the sandbox: %s", strerror(-abi));
+	if ((r = sandbox_probe("/tmp", probe_file)) != 0)
+		fatalx("the sandbox does not hold (creating a file in /tmp: %s); refusing to run",
+		    r == -EPERM ? "allowed" : strerror(-r));
+	log_info("sandboxed (Landlock ABI %d): no file can be created or opened for writing", abi);
+}
+
+static void
+server_dispatch_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signal.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: re-reading the hosts file");
+			load_hosts(s);
+		} else {
+			log_info("signal %u: stopping", si.ssi_signo);
+			s->quit = 1;
+		}
+	}
+}
+
+/* Our creator child ended, or its channel did: reap it, carry on. */
+static void
+server_dispatch_creator(struct server *s)
+{
+	char buf[FDT_MSG_SIZE];
+
+	if (s->creator.fd >= 0 && recv(s->creator.fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		return;		/* nothing is asked of it now; ignore chatter */
+	/* It cannot be restarted: we hold no privilege to give a new one. */
+	log_warnx("our creator (pid %d) went away; serving on with the sockets we hold",
+	    (int)s->creator_child);
+	server_stop_creator(s);
+}
+
+static int
+next_timeout(const struct server *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (s->pend_head)
+		next = s->pend_head->deadline;
+	if (s->idle_head && s->idle_head->last + s->cfg.tcp_idle_ms < next)
+		next = s->idle_head->last + s->cfg.tcp_idle_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= s->now_ms ? 0 : (int)(next - s->now_ms + 1);
+}
+
+static void
+server_loop(struct server *s)
+{
+	struct epoll_event evs[64];
+
+	while (!s->quit) {
+		int n = epoll_wait(s->epfd, evs, 64, next_timeout(s));
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		tick(s);
+		for (int i = 0; i < n && !s->quit; i++) {
+			struct watched *w = evs[i].data.ptr;
+			switch (w->kind) {
+			case K_UDP_LISTEN:
+				server_dispatch_udp(s, w);
+				break;
+			case K_TCP_LISTEN:
+				server_dispatch_tcp_listen(s, w);
+				break;
+			case K_TCP_CLIENT:
+				server_dispatch_tcp_client(s, (struct tcp_conn *)w, evs[i].events);
+				break;
+			case K_UPSTREAM:
+				server_dispatch_upstream(s, (struct pending *)w, evs[i].events);
+				break;
+			case K_SIGNAL:
+				server_dispatch_signal(s);
+				break;
+			case K_CREATOR:
+			case K_CREATOR_PID:
+				server_dispatch_creator(s);
+				break;
+			}
+		}
+		server_pending_expire(s);
+		server_tcp_expire(s);
+	}
+}
+
+static void
+log_config(const struct server *s)
+{
+	char buf[ENDPOINT_STRLEN];
+
+	for (size_t i = 0; i < s->cfg.nlisten; i++)
+		log_info("listening on %s", endpoint_format(&s->cfg.listen[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < s->cfg.nupstream; i++)
+		log_info("upstream %s", endpoint_format(&s->cfg.upstream[i], buf, sizeof(buf)));
+}
 
 int
 server_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "fdtool server: not yet available\n");
-	return EXIT_RUNTIME;
+	static struct server s;	/* large buffers: not on the stack */
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int r;
+
+	s.cfg = (struct server_config){
+		.user = "nobody",
+		.hosts_path = "/etc/hosts",
+		.resolv_path = "/etc/resolv.conf",
+		.cache_size = 10000,
+		.max_ttl = 86400,
+		.max_tcp = 128,
+		.max_pending = 1024,
+		.tcp_idle_ms = 10000,
+		.upstream_timeout_ms = 1500,
+		.log_level = LOG_LVL_INFO,
+	};
+	s.creator.fd = s.creator_pid.fd = -1;
+	log_init("fdtool server", LOG_LVL_INFO);
+	if ((r = server_parse(&s.cfg, argc, argv)) != 0)
+		return r;
+	log_init("fdtool server", (enum log_level)s.cfg.log_level);
+
+	/* setup: everything that needs privilege or the filesystem */
+	apply_defaults(&s.cfg);
+	if (geteuid() == 0 && (r = priv_lookup_user(s.cfg.user, &uid, &gid)) < 0)
+		fatalx("--user %s: %s", s.cfg.user, r == -ENOENT ? "no such user" : strerror(-r));
+	raise_fd_limit(&s.cfg);
+	if ((s.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	if ((r = setup_signals(&s)) < 0)
+		fatalx("signals: %s", strerror(-r));
+	if ((r = server_acquire_sockets(&s, s.cfg.user)) < 0)
+		fatalx("cannot get the listening sockets: %s", strerror(-r));
+	for (size_t i = 0; i < s.nudp; i++)
+		if (server_watch(&s, &s.udp[i], EPOLLIN, &s.udp[i]) < 0)
+			fatal("epoll");
+	for (size_t i = 0; i < s.ntcp; i++)
+		if (server_watch(&s, &s.tcp[i], EPOLLIN, &s.tcp[i]) < 0)
+			fatal("epoll");
+	if (s.creator.fd >= 0 && (server_watch(&s, &s.creator, EPOLLIN, &s.creator) < 0 ||
+	    server_watch(&s, &s.creator_pid, EPOLLIN, &s.creator_pid) < 0))
+		fatal("epoll");
+	load_hosts(&s);
+	if (!(s.cache = cache_new(s.cfg.cache_size)) || server_frontend_init(&s) < 0 ||
+	    (r = server_resolve_init(&s)) < 0)
+		fatalx("out of memory");
+
+	/* drop */
+	drop_privileges(&s, uid, gid);
+	enter_sandbox(&s);
+	log_config(&s);
+	tick(&s);
+
+	/* loop */
+	server_loop(&s);
+
+	server_stop_creator(&s);
+	server_resolve_free(&s);
+	server_frontend_free(&s);
+	cache_free(s.cache);
+	hosts_free(s.hosts);
+	log_info("stopped");
+	return EXIT_OK;
 }
