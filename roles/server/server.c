@@ -38,6 +38,8 @@ const char server_usage[] =
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,11 +320,17 @@ drop_privileges(const struct server *s, uid_t uid, gid_t gid)
 	log_info("running as %s (uid %u), no capabilities", s->cfg.user, (unsigned)uid);
 }
 
+/*
+ * Landlock rules hold inodes, and editors and tools replace a hosts file
+ * by renaming a new one over it: to re-read it on SIGHUP the sandbox must
+ * allow reading its directory, not just today's file.
+ */
 static void
 enter_sandbox(const struct server *s)
 {
-	const char *paths[4] = { NULL };
-	const char *probe_file = NULL;
+	const char *paths[5] = { NULL };
+	const char *probe_file = s->cfg.resolv_path;
+	char hosts_dir[PATH_MAX];
 	uint16_t ports[SERVER_MAX_UPSTREAM];
 	size_t np = 0, n = 0;
 	int abi, r;
@@ -331,14 +339,15 @@ enter_sandbox(const struct server *s)
 		log_warnx("--no-sandbox: running without the filesystem sandbox");
 		return;
 	}
-	if (s->cfg.hosts_path)
-		paths[n++] = probe_file = s->cfg.hosts_path;
+	if (s->cfg.hosts_path) {
+		snprintf(hosts_dir, sizeof(hosts_dir), "%s", s->cfg.hosts_path);
+		paths[n++] = dirname(hosts_dir);
+		probe_file = s->cfg.hosts_path;
+	}
 	paths[n++] = s->cfg.resolv_path;
 #ifdef __SANITIZE_ADDRESS__
 	paths[n++] = "/proc/self";	/* LeakSanitizer reads it at exit */
 #endif
-	if (!probe_file)
-		probe_file = s->cfg.resolv_path;
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
 		ports[np++] = s->cfg.upstream[i].port_lo;
 	abi = sandbox_enter(paths, ports, np);

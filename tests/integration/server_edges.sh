@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# fdtool server at its edges, as root on 127.0.0.3:53: an upstream that
+# never answers, the hosts file re-read on SIGHUP (edited in place and
+# replaced by rename), pipelined TCP queries, malformed queries, and the
+# TCP limits (idle timeout, connection cap).
+. "$(dirname "$0")/lib.sh"
+need_root
+need dig
+need nsd
+need python3
+PROBE="python3 $(dirname "$0")/dnsprobe.py"
+
+UP=5302
+start_nsd $UP
+# an upstream that takes queries and never answers
+python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",5303)); time.sleep(120)' &
+PIDS+=("$!")
+
+mkdir -p "$WORK/etc"
+HOSTS=$WORK/etc/hosts
+printf '127.0.0.1 localhost\n192.0.2.50 first.lan\n' > "$HOSTS"
+LOG=$WORK/server.log
+"$FDTOOL" server --listen 127.0.0.3 --upstream 127.0.0.1:5303 --upstream 127.0.0.1:$UP \
+	--upstream-timeout 300 --hosts "$HOSTS" --tcp-idle-timeout 700 --max-tcp 3 \
+	2>"$LOG" &
+SERVER=$!
+PIDS+=("$SERVER")
+q() { dig +time=3 +tries=1 @127.0.0.3 "$@"; }
+wait_until 10 q localhost +short >/dev/null || { cat "$LOG"; exit 1; }
+
+# a silent first upstream: the second one answers after the timeout
+check "silent upstream skipped for the next one" test "$(q www.example.test +short)" = 192.0.2.1
+
+# hosts file: in place, then replaced by rename (a new inode)
+check "hosts answer" test "$(q first.lan +short)" = 192.0.2.50
+printf '127.0.0.1 localhost\n192.0.2.51 first.lan\n' > "$HOSTS"
+kill -HUP "$SERVER"
+wait_until 5 test "$(q first.lan +short)" = 192.0.2.51
+check "SIGHUP re-reads a hosts file edited in place" test "$(q first.lan +short)" = 192.0.2.51
+printf '127.0.0.1 localhost\n192.0.2.52 second.lan\n' > "$HOSTS.new"
+mv "$HOSTS.new" "$HOSTS"
+kill -HUP "$SERVER"
+wait_until 5 test "$(q second.lan +short)" = 192.0.2.52
+check "SIGHUP re-reads a hosts file replaced by rename" test "$(q second.lan +short)" = 192.0.2.52
+check "SIGHUP drops names no longer there" sh -c "! dig +time=3 +tries=1 @127.0.0.3 first.lan +short | grep -q 192.0.2.5"
+
+# pipelined TCP: three queries in one write, three answers
+out=$($PROBE pipeline 127.0.0.3 53 www.example.test localhost nope.example.test 2>&1)
+check "pipelined TCP queries all answered ($(echo $out))" test "$(echo "$out" | wc -l)" -eq 3
+check "pipelined answers carry their ids" sh -c "echo '$out' | grep -q '^4096 0 1' && echo '$out' | grep -q '^4097 0 1' && echo '$out' | grep -q '^4098 3 0'"
+
+# malformed queries: FORMERR when the header parses, silence otherwise
+# (header: id flags qdcount ancount nscount arcount; then the question)
+H=01000001000000000000	# flags RD, qdcount 1, no records
+check "qdcount 2 gets FORMERR" test "$($PROBE raw 127.0.0.3 53 123401000002000000000000 | awk '{print $1, $3}')" = "4660 1"
+check "a compression loop gets FORMERR" test "$($PROBE raw 127.0.0.3 53 1235${H}c00c00010001 | awk '{print $1, $3}')" = "4661 1"
+check "a pointer past the end gets FORMERR" test "$($PROBE raw 127.0.0.3 53 1236${H}03777777c0ff00010001 | awk '{print $3}')" = 1
+check "a 64-byte label gets FORMERR" test "$($PROBE raw 127.0.0.3 53 1237${H}40616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161616161610000010001 | awk '{print $3}')" = 1
+check "a response sent to us is dropped" test "$($PROBE raw 127.0.0.3 53 1238810000010000000000000000010001)" = timeout
+check "11 bytes are dropped" test "$($PROBE raw 127.0.0.3 53 1239010000010000000000)" = timeout
+check "NOTIFY gets NOTIMP" test "$($PROBE raw 127.0.0.3 53 123a200000010000000000000000060001 | awk '{print $3}')" = 4
+check "the server survived it all" test "$(q www.example.test +short)" = 192.0.2.1
+
+# TCP limits: an idle connection is closed; a fourth connection is refused.
+# "closed" means EOF within the wait (exit 0), not the wait running out (124).
+closed_within() { timeout "$1" cat <&"$2" >/dev/null; }
+exec 7<>/dev/tcp/127.0.0.3/53
+check "an idle TCP client is kept before --tcp-idle-timeout" sh -c "timeout 0.3 cat <&7 >/dev/null; [ \$? -eq 124 ]"
+check "an idle TCP client is closed after --tcp-idle-timeout" closed_within 3 7
+exec 7>&-
+exec 3<>/dev/tcp/127.0.0.3/53 4<>/dev/tcp/127.0.0.3/53 5<>/dev/tcp/127.0.0.3/53
+exec 6<>/dev/tcp/127.0.0.3/53
+check "a TCP client past --max-tcp is turned away" closed_within 1 6
+check "UDP still answered with TCP full" test "$(q www.example.test +short)" = 192.0.2.1
+exec 3>&- 4>&- 5>&- 6>&-
+wait_until 5 sh -c "dig +time=2 +tries=1 +tcp @127.0.0.3 www.example.test +short | grep -q 192.0.2.1"
+check "TCP serves again once clients leave" test "$(q www.example.test +tcp +short)" = 192.0.2.1
+
+# an upstream that never answers, and no other: SERVFAIL after the retries
+"$FDTOOL" server --listen 127.0.0.4 --upstream 127.0.0.1:5303 --no-hosts \
+	--upstream-timeout 300 2>"$WORK/silent.log" &
+PIDS+=("$!")
+wait_until 10 sh -c "dig +time=2 +tries=1 @127.0.0.4 anything.test | grep -q status:"
+start=$SECONDS
+check "silent upstream: SERVFAIL" sh -c "dig +time=5 +tries=1 @127.0.0.4 www.example.test | grep -q 'status: SERVFAIL'"
+check "SERVFAIL came within the retry budget" test $((SECONDS - start)) -le 3
+finish
