@@ -206,40 +206,86 @@ have_ipv6_loopback(void)
 	return ok;
 }
 
+/* The address a listening socket really has (--listen, systemd or creator alike). */
 static int
-is_own_address(const struct server_config *cfg, const struct endpoint *up)
+socket_endpoint(int fd, uint8_t proto, struct endpoint *ep)
 {
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		const struct endpoint *l = &cfg->listen[i];
-		if (l->family == up->family && l->port_lo == up->port_lo &&
-		    memcmp(l->addr, up->addr, sizeof(l->addr)) == 0)
-			return 1;
-	}
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(ep, 0, sizeof(*ep));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -errno;
+	ep->proto = proto;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		ep->family = FDT_FAMILY_INET;
+		memcpy(ep->addr, &sin->sin_addr, 4);
+		ep->port_lo = ep->port_hi = ntohs(sin->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		ep->family = FDT_FAMILY_INET6;
+		memcpy(ep->addr, &sin6->sin6_addr, 16);
+		ep->port_lo = ep->port_hi = ntohs(sin6->sin6_port);
+	} else
+		return -EAFNOSUPPORT;
 	return 0;
 }
 
+/* Whether up is one of the addresses we answer on: never forward to ourselves. */
+static int
+is_own_address(const struct server *s, const struct endpoint *up)
+{
+	struct endpoint ep;
+
+	for (size_t i = 0; i < s->nudp; i++)
+		if (socket_endpoint(s->udp[i].fd, FDT_PROTO_UDP, &ep) == 0 &&
+		    ep.family == up->family && ep.port_lo == up->port_lo &&
+		    memcmp(ep.addr, up->addr, sizeof(ep.addr)) == 0)
+			return 1;
+	return 0;
+}
+
+/* systemd hands us sockets: then --listen names nothing we bind. */
+static int
+socket_activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+
+	return pid && atol(pid) == (long)getpid() && getenv("LISTEN_FDS");
+}
+
 static void
-apply_defaults(struct server_config *cfg)
+default_listen(struct server_config *cfg)
 {
 	const char *why;
 
-	if (cfg->nlisten == 0) {
-		endpoint_parse("127.0.0.1", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
-		if (have_ipv6_loopback())
-			endpoint_parse("[::1]", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
-	}
-	if (cfg->nupstream == 0) {
-		struct endpoint found[SERVER_MAX_UPSTREAM];
-		int n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
-		if (n < 0)
-			fatalx("no --upstream, and %s: %s", cfg->resolv_path, strerror(-n));
-		for (int i = 0; i < n; i++)
-			if (!is_own_address(cfg, &found[i]))
-				cfg->upstream[cfg->nupstream++] = found[i];
-		if (cfg->nupstream == 0)
-			fatalx("no --upstream, and %s names none but our own addresses",
-			    cfg->resolv_path);
-	}
+	if (cfg->nlisten > 0 || socket_activated())
+		return;
+	endpoint_parse("127.0.0.1", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
+	if (have_ipv6_loopback())
+		endpoint_parse("[::1]", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
+}
+
+/* After the sockets are held: we know our own addresses for certain. */
+static void
+default_upstreams(struct server *s)
+{
+	struct server_config *cfg = &s->cfg;
+	struct endpoint found[SERVER_MAX_UPSTREAM];
+	int n;
+
+	if (cfg->nupstream > 0)
+		return;
+	n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
+	if (n < 0)
+		fatalx("no --upstream, and %s: %s", cfg->resolv_path, strerror(-n));
+	for (int i = 0; i < n; i++)
+		if (!is_own_address(s, &found[i]))
+			cfg->upstream[cfg->nupstream++] = found[i];
+	if (cfg->nupstream == 0)
+		fatalx("no --upstream, and %s names none but our own addresses",
+		    cfg->resolv_path);
 }
 
 static void
@@ -449,9 +495,14 @@ static void
 log_config(const struct server *s)
 {
 	char buf[ENDPOINT_STRLEN];
+	struct endpoint ep;
 
-	for (size_t i = 0; i < s->cfg.nlisten; i++)
-		log_info("listening on %s", endpoint_format(&s->cfg.listen[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < s->nudp; i++)
+		if (socket_endpoint(s->udp[i].fd, FDT_PROTO_UDP, &ep) == 0)
+			log_info("listening on %s", endpoint_format(&ep, buf, sizeof(buf)));
+	for (size_t i = 0; i < s->ntcp; i++)
+		if (socket_endpoint(s->tcp[i].fd, FDT_PROTO_TCP, &ep) == 0)
+			log_info("listening on %s", endpoint_format(&ep, buf, sizeof(buf)));
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
 		log_info("upstream %s", endpoint_format(&s->cfg.upstream[i], buf, sizeof(buf)));
 }
@@ -483,7 +534,7 @@ server_main(int argc, char **argv)
 	log_init("fdtool server", (enum log_level)s.cfg.log_level);
 
 	/* setup: everything that needs privilege or the filesystem */
-	apply_defaults(&s.cfg);
+	default_listen(&s.cfg);
 	if (geteuid() == 0 && (r = priv_lookup_user(s.cfg.user, &uid, &gid)) < 0)
 		fatalx("--user %s: %s", s.cfg.user, r == -ENOENT ? "no such user" : strerror(-r));
 	raise_fd_limit(&s.cfg);
@@ -493,6 +544,7 @@ server_main(int argc, char **argv)
 		fatalx("signals: %s", strerror(-r));
 	if ((r = server_acquire_sockets(&s, s.cfg.user)) < 0)
 		fatalx("cannot get the listening sockets: %s", strerror(-r));
+	default_upstreams(&s);
 	for (size_t i = 0; i < s.nudp; i++)
 		if (server_watch(&s, &s.udp[i], EPOLLIN, &s.udp[i]) < 0)
 			fatal("epoll");

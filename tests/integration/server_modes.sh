@@ -220,6 +220,10 @@ PY
 	if serving "systemd" "$SD" 5356 "$LOG5"; then
 		check "systemd: logs it used systemd sockets" \
 			grep -q "using 2 socket(s) from systemd socket activation" "$LOG5"
+		check "systemd: logs the sockets it really holds" \
+			grep -q "listening on udp:127.0.0.1:5356" "$LOG5"
+		check "systemd: does not claim the default addresses" \
+			sh -c "! grep -q 'listening on .*:53\$' '$LOG5'"
 		check "systemd: spawned no creator" sh -c "! grep -q 'spawned creator' '$LOG5'"
 		check "systemd: no creator child" test -z "$(pgrep -P "$SD")"
 		check "systemd: dropped to nobody" test "$(status_field "$SD" Uid)" = "$NOBODY"
