@@ -18,6 +18,8 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+	# keep the logs of a failed run for whoever reads it
+	if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; else echo "logs kept in $WORK"; fi
 }
 trap cleanup EXIT
 
