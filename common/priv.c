@@ -6,6 +6,7 @@
 #include "common/priv.h"
 
 #include <cap-ng.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -108,6 +109,30 @@ priv_drop(uid_t uid, gid_t gid, uint64_t keep)
 	    st.rgid != gid || st.egid != gid || st.sgid != gid ||
 	    st.ngroups != 0 || st.eff != keep || st.prm != keep ||
 	    st.bnd != keep || st.inh != 0 || st.amb != 0 || !st.no_new_privs)
+		return -EPERM;
+	return 0;
+}
+
+int
+priv_clear(void)
+{
+	struct priv_state st;
+	int r;
+
+	if ((r = priv_read(&st)) < 0)
+		return r;
+	capng_clear(CAPNG_SELECT_ALL);
+	/* only a holder of CAP_SETPCAP may shrink the bounding set */
+	if ((st.eff & PRIV_CAP(CAP_SETPCAP)) && capng_apply(CAPNG_SELECT_BOUNDS) != 0)
+		return -EPERM;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+	    capng_apply(CAPNG_SELECT_CAPS) != 0)
+		return -EPERM;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -errno;
+	if ((r = priv_read(&st)) < 0)
+		return r;
+	if (st.eff || st.prm || st.inh || st.amb || !st.no_new_privs)
 		return -EPERM;
 	return 0;
 }

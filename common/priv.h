@@ -32,6 +32,15 @@ int priv_lookup_group(const char *name, gid_t *gid);
  */
 int priv_drop(uid_t uid, gid_t gid, uint64_t keep);
 
+/*
+ * Without changing uid: give up every capability (effective, permitted,
+ * inheritable, ambient; the bounding set too when CAP_SETPCAP allows) and
+ * set no_new_privs.  For a process started unprivileged but with
+ * capabilities (systemd AmbientCapabilities=, file capabilities).
+ * Returns 0 once priv_read() confirms it, else -EPERM.
+ */
+int priv_clear(void);
+
 /* What this process holds now. */
 int priv_read(struct priv_state *st);
 

@@ -2,10 +2,12 @@
  * Privilege helpers.  Criterion runs each test in a child process, so a
  * test may drop its own privileges and look at what is left.
  */
+#include <cap-ng.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -94,4 +96,28 @@ Test(priv, drop_without_privilege_fails)
 	if (is_root())
 		cr_assert_eq(setresuid(65534, 65534, 65534), 0);
 	cr_assert_eq(priv_drop(0, 0, PRIV_CAP(CAP_NET_BIND_SERVICE)), -EPERM);
+}
+
+Test(priv, clear_drops_capabilities_kept_without_root)
+{
+	if (!is_root())
+		cr_skip_test("needs root: sets up ambient capabilities for a non-root uid");
+	struct priv_state st;
+
+	/* what systemd's AmbientCapabilities= hands a non-root service */
+	cr_assert_eq(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), 0);
+	cr_assert_eq(setresgid(65534, 65534, 65534), 0);
+	cr_assert_eq(setresuid(65534, 65534, 65534), 0);
+	capng_get_caps_process();
+	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_INHERITABLE, CAP_NET_BIND_SERVICE);
+	cr_assert_eq(capng_apply(CAPNG_SELECT_CAPS), 0);
+	cr_assert_eq(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0), 0);
+	cr_assert_eq(priv_read(&st), 0);
+	cr_assert_neq(st.amb, 0, "set-up: no ambient capability to clear");
+
+	cr_assert_eq(priv_clear(), 0);
+	cr_assert_eq(priv_read(&st), 0);
+	cr_assert_eq(st.eff | st.prm | st.inh | st.amb, 0);
+	cr_assert_eq(st.no_new_privs, 1);
+	cr_assert_eq(bind_low_port(), -EACCES);
 }

@@ -18,7 +18,8 @@
 #define DNS_UDP_MIN	512	/* what a client without EDNS can take */
 #define DNS_EDNS_SIZE	1232	/* what we advertise and accept (DNS flag day 2020) */
 #define DNS_PTR_MAX	32	/* compression jumps followed in one name */
-#define DNS_TTLS_MAX	256	/* RRs whose TTL a template can track */
+#define DNS_TTLS_MAX	5958	/* RRs whose TTL a template can track: a 64 KiB
+				 * message of the smallest records (11 bytes) */
 
 enum {
 	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,

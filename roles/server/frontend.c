@@ -6,6 +6,7 @@
  * SERVER_TCP_OUT_MAX, and idle or half-open ones time out.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -67,12 +68,18 @@ server_dispatch_udp(struct server *s, struct watched *w)
 	}
 	for (int sent = 0; sent < nout; ) {
 		int r = sendmmsg(w->fd, b->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
-		if (r <= 0) {
+		if (r > 0) {
+			sent += r;
+		} else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			/* a full socket buffer: UDP may drop, and we count it */
 			s->stats.dropped += (uint64_t)(nout - sent);
 			break;
+		} else {
+			/* this one destination is bad (a forged port 0, say):
+			 * skip it, not the clients queued behind it */
+			s->stats.dropped++;
+			sent++;
 		}
-		sent += r;
 	}
 }
 
@@ -81,6 +88,8 @@ server_dispatch_udp(struct server *s, struct watched *w)
 static void
 idle_unlink(struct server *s, struct tcp_conn *c)
 {
+	if (!c->on_idle)
+		return;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -90,23 +99,25 @@ idle_unlink(struct server *s, struct tcp_conn *c)
 	else
 		s->idle_tail = c->prev;
 	c->prev = c->next = NULL;
+	c->on_idle = 0;
 }
 
+/* Progress: to the back of the idle list, or off it while upstreams owe it. */
 static void
 idle_touch(struct server *s, struct tcp_conn *c)
 {
-	if (s->idle_tail != c) {
-		if (c->prev || s->idle_head == c)
-			idle_unlink(s, c);
-		c->prev = s->idle_tail;
-		c->next = NULL;
-		if (s->idle_tail)
-			s->idle_tail->next = c;
-		else
-			s->idle_head = c;
-		s->idle_tail = c;
-	}
+	idle_unlink(s, c);
 	c->last = s->now_ms;
+	if (c->inflight > 0)
+		return;
+	c->prev = s->idle_tail;
+	c->next = NULL;
+	if (s->idle_tail)
+		s->idle_tail->next = c;
+	else
+		s->idle_head = c;
+	s->idle_tail = c;
+	c->on_idle = 1;
 }
 
 static void
@@ -122,7 +133,7 @@ conn_close(struct server *s, struct tcp_conn *c)
 	c->inflight = 0;
 	c->events = 0;
 	c->eof = 0;
-	c->gen++;		/* replies still upstream will find it gone */
+	c->gen++;		/* (still on the resume list: it checks fd) */		/* replies still upstream will find it gone */
 	s->nconns--;
 }
 
@@ -130,8 +141,10 @@ conn_close(struct server *s, struct tcp_conn *c)
 static int
 conn_events(struct server *s, struct tcp_conn *c)
 {
+	int reading = !c->eof && c->inflight < SERVER_TCP_INFLIGHT &&
+	    c->inlen < sizeof(c->in);
 	struct epoll_event ev = {
-		.events = (c->eof ? 0 : EPOLLIN | EPOLLRDHUP) | (c->outlen ? EPOLLOUT : 0),
+		.events = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->outlen ? EPOLLOUT : 0),
 		.data.ptr = c,
 	};
 
@@ -157,10 +170,12 @@ conn_flush(struct server *s, struct tcp_conn *c)
 			return -1;
 		}
 		c->outdone += (size_t)n;
-		idle_touch(s, c);
 	}
-	if (c->outdone == c->outlen)
+	if (c->outdone == c->outlen) {
+		if (c->outlen)
+			idle_touch(s, c);	/* every reply written */
 		c->outdone = c->outlen = 0;
+	}
 	if ((c->eof && c->outlen == 0 && c->inflight == 0) || conn_events(s, c) < 0) {
 		conn_close(s, c);	/* all it asked for is answered */
 		return -1;
@@ -225,6 +240,17 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 	struct tcp_conn *c = NULL;
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
+		/* out of descriptors: a level-triggered listener would wake us
+		 * forever; take the connection with our spare and close it */
+		close(s->spare_fd);
+		fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		s->spare_fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
+		s->stats.tcp_refused++;
+		return;
+	}
 	if (fd < 0)
 		return;
 	if (s->nconns < s->cfg.max_tcp)
@@ -239,6 +265,7 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 	c->w.fd = fd;
 	c->inlen = c->outlen = c->outdone = 0;
 	c->inflight = 0;
+	c->on_idle = 0;
 	c->eof = 0;
 	c->events = EPOLLIN | EPOLLRDHUP;
 	if (server_watch(s, &c->w, c->events, c) < 0) {
@@ -255,9 +282,9 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 static int
 conn_process(struct server *s, struct tcp_conn *c)
 {
-	size_t off = 0;
+	size_t off = 0, answered = 0;
 
-	while (c->inlen - off >= 2) {
+	while (c->inlen - off >= 2 && c->inflight < SERVER_TCP_INFLIGHT) {
 		size_t qlen = (size_t)c->in[off] << 8 | c->in[off + 1];
 		struct client cl = { .udp_fd = -1, .conn = c, .conn_gen = c->gen };
 		size_t n;
@@ -269,6 +296,7 @@ conn_process(struct server *s, struct tcp_conn *c)
 		if (c->inlen - off < 2 + qlen)
 			break;
 		s->stats.queries_tcp++;
+		answered++;
 		n = server_answer(s, c->in + off + 2, qlen, &cl, s->reply + 2,
 		    sizeof(s->reply) - 2);
 		off += 2 + qlen;
@@ -282,6 +310,8 @@ conn_process(struct server *s, struct tcp_conn *c)
 	}
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
+	if (answered)
+		idle_touch(s, c);
 	return 0;
 }
 
@@ -313,8 +343,41 @@ server_dispatch_tcp_client(struct server *s, struct tcp_conn *c, uint32_t events
 		return;
 	}
 	c->inlen += (size_t)n;
-	idle_touch(s, c);
-	conn_process(s, c);
+	if (conn_process(s, c) == 0)
+		conn_flush(s, c);	/* reading may have to stop at the cap */
+}
+
+/*
+ * An upstream answered one of c's queries.  Reading on (the in-flight cap
+ * may have stopped it) or closing a half-closed client happens later, in
+ * server_tcp_resume(), never inside the call chain that answered.
+ */
+void
+server_conn_answered(struct server *s, struct tcp_conn *c)
+{
+	if (c->inflight > 0)
+		c->inflight--;
+	if (c->on_resume)
+		return;
+	c->on_resume = 1;
+	c->resume_next = s->resume_head;
+	s->resume_head = c;
+}
+
+void
+server_tcp_resume(struct server *s)
+{
+	while (s->resume_head) {
+		struct tcp_conn *c = s->resume_head;
+		s->resume_head = c->resume_next;
+		c->on_resume = 0;
+		if (c->w.fd < 0)
+			continue;
+		if (c->inflight == 0 && !c->on_idle)
+			idle_touch(s, c);
+		if (conn_process(s, c) == 0)
+			conn_flush(s, c);
+	}
 }
 
 void
@@ -329,6 +392,7 @@ server_tcp_expire(struct server *s)
 int
 server_frontend_init(struct server *s)
 {
+	s->spare_fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
 	s->batch = calloc(1, sizeof(*s->batch));
 	s->conns = calloc(s->cfg.max_tcp ? s->cfg.max_tcp : 1, sizeof(*s->conns));
 	if (!s->batch || !s->conns)
@@ -348,4 +412,6 @@ server_frontend_free(struct server *s)
 			conn_close(s, &s->conns[i]);
 	free(s->conns);
 	free(s->batch);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 }

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "roles/server/server.h"
 
 static uint16_t
@@ -22,9 +23,11 @@ random16(struct server *s)
 	uint16_t v;
 
 	if (s->rnd_left < sizeof(v)) {
-		ssize_t n = getrandom(s->rnd, sizeof(s->rnd), 0);
-		/* getrandom on the urandom pool does not fail once seeded */
-		s->rnd_left = n > 0 ? (size_t)n : 0;
+		/* getrandom(2) fills up to 256 bytes whole once the pool is
+		 * seeded; anything less means no safe ids, so no answers */
+		if (getrandom(s->rnd, sizeof(s->rnd), 0) != (ssize_t)sizeof(s->rnd))
+			fatal("getrandom");
+		s->rnd_left = sizeof(s->rnd);
 	}
 	s->rnd_left -= sizeof(v);
 	memcpy(&v, s->rnd + s->rnd_left, sizeof(v));
@@ -77,11 +80,13 @@ max_reply(const struct client *cl, const struct dns_query *q)
 	return q->edns_size < DNS_EDNS_SIZE ? q->edns_size : DNS_EDNS_SIZE;
 }
 
+#define HOSTS_ANSWER_MAX	64	/* addresses of one name we answer with */
+
 /* A hosts-file answer, or 0 when the hosts file does not know the name. */
 static size_t
-answer_from_hosts(struct server *s, const struct dns_query *q, uint8_t *out, size_t cap)
+hosts_answer(struct server *s, const struct dns_query *q, uint8_t *out, size_t cap)
 {
-	uint8_t name[DNS_NAME_MAX], addrs[16 * 16], target[DNS_NAME_MAX];
+	uint8_t name[DNS_NAME_MAX], addrs[HOSTS_ANSWER_MAX * 16], target[DNS_NAME_MAX];
 	int family, n;
 
 	if (!s->hosts || q->q.qclass != DNS_CLASS_IN)
@@ -95,13 +100,28 @@ answer_from_hosts(struct server *s, const struct dns_query *q, uint8_t *out, siz
 		return dns_build_answer(out, cap, q, DNS_TYPE_PTR, 0, target, (size_t)n, 1);
 	}
 	family = q->q.qtype == DNS_TYPE_AAAA ? 6 : 4;
-	n = hosts_lookup(s->hosts, name, q->q.namelen, family, addrs, 16);
+	n = hosts_lookup(s->hosts, name, q->q.namelen, family, addrs, HOSTS_ANSWER_MAX);
 	if (n < 0)
 		return 0;
 	if (q->q.qtype != DNS_TYPE_A && q->q.qtype != DNS_TYPE_AAAA)
 		n = 0;		/* a name we own, a type we do not have: NODATA */
 	return dns_build_answer(out, cap, q, q->q.qtype, 0, addrs,
 	    family == 6 ? 16 : 4, (size_t)n);
+}
+
+/* As hosts_answer(), truncated (TC, no records) when it does not fit. */
+static size_t
+answer_from_hosts(struct server *s, const struct dns_query *q, size_t max,
+    uint8_t *out, size_t cap)
+{
+	size_t n = hosts_answer(s, q, out, cap);
+
+	if (n <= max)
+		return n;
+	n = dns_build_answer(out, cap, q, q->q.qtype, 0, NULL, 0, 0);
+	if (n)
+		out[2] |= DNS_F_TC >> 8;
+	return n;
 }
 
 /* --- the pending pool ------------------------------------------------ */
@@ -165,8 +185,8 @@ pend_release(struct server *s, struct pending *p)
 
 	pend_unlink(s, p);
 	pend_close_socket(p);
-	if (c && c->gen == p->client.conn_gen && c->inflight > 0)
-		c->inflight--;
+	if (c && c->gen == p->client.conn_gen)
+		server_conn_answered(s, c);
 	p->next = s->pend_free;
 	s->pend_free = p;
 	s->pend_used--;
@@ -283,14 +303,32 @@ clamp_ttl(const struct server *s, uint32_t ttl)
 	return ttl;
 }
 
+/* No record leaves us with a TTL above --max-ttl. */
+static void
+clamp_record_ttls(const struct server *s, uint8_t *tmpl, const struct dns_template_info *info)
+{
+	for (size_t i = 0; i < info->nttl; i++) {
+		uint8_t *t = tmpl + info->ttl_off[i];
+		uint32_t ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+		    (uint32_t)t[2] << 8 | t[3];
+		if (ttl <= s->cfg.max_ttl)
+			continue;
+		t[0] = (uint8_t)(s->cfg.max_ttl >> 24);
+		t[1] = (uint8_t)(s->cfg.max_ttl >> 16);
+		t[2] = (uint8_t)(s->cfg.max_ttl >> 8);
+		t[3] = (uint8_t)s->cfg.max_ttl;
+	}
+}
+
 /* Reply from a template and remember it. */
 static void
-finish(struct server *s, struct pending *p, const uint8_t *tmpl, size_t tlen,
+finish(struct server *s, struct pending *p, uint8_t *tmpl, size_t tlen,
     const struct dns_template_info *info, uint32_t ttl)
 {
 	struct cache_key k;
 	size_t n;
 
+	clamp_record_ttls(s, tmpl, info);
 	n = dns_render(s->reply + 2, sizeof(s->reply) - 2, tmpl, tlen, info->ttl_off,
 	    info->nttl, 0, &p->query, max_reply(&p->client, &p->query));
 	if (n)
@@ -319,27 +357,30 @@ reply_servfail(struct server *s, struct pending *p)
 		pend_release(s, p);
 		return;
 	}
-	finish(s, p, msg, (size_t)tlen, &info, SERVER_SERVFAIL_TTL);
+	/* remembered only if the upstreams failed us, not our own sockets */
+	finish(s, p, msg, (size_t)tlen, &info, p->upstream_failed ? SERVER_SERVFAIL_TTL : 0);
 }
 
 static void
 got_answer(struct server *s, struct pending *p, uint8_t *msg, size_t len)
 {
 	struct dns_template_info info;
-	int tlen = dns_make_template(msg, len, &info);
 	uint32_t ttl;
+	int tlen;
 
-	if (tlen < 0) {
+	/* TC first: a truncated body may be cut mid-record, and is no answer */
+	if (!p->tcp && (msg[2] & (DNS_F_TC >> 8))) {
+		next_upstream(s, p, 1);		/* the same upstream, over TCP */
+		return;
+	}
+	if ((tlen = dns_make_template(msg, len, &info)) < 0) {
 		s->stats.upstream_bad++;
 		next_upstream(s, p, 0);
 		return;
 	}
-	if (info.truncated && !p->tcp) {
-		next_upstream(s, p, 1);		/* the same upstream, over TCP */
-		return;
-	}
 	if ((info.rcode == DNS_RCODE_SERVFAIL || info.rcode == DNS_RCODE_REFUSED ||
 	    info.rcode == DNS_RCODE_NOTIMP) && p->attempt + 1u < tries(s)) {
+		p->upstream_failed = 1;
 		next_upstream(s, p, 0);
 		return;
 	}
@@ -360,7 +401,8 @@ upstream_udp_readable(struct server *s, struct pending *p)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			next_upstream(s, p, 0);	/* e.g. ECONNREFUSED: nobody there */
+			p->upstream_failed = 1;	/* e.g. ECONNREFUSED: nobody there */
+			next_upstream(s, p, 0);
 			return;
 		}
 		if (!dns_answer_matches(s->upbuf, (size_t)n, p->id, &p->query.q)) {
@@ -434,6 +476,7 @@ server_pending_expire(struct server *s)
 	while (s->pend_head && s->pend_head->deadline <= s->now_ms) {
 		struct pending *p = s->pend_head;
 		s->stats.upstream_timeouts++;
+		p->upstream_failed = 1;
 		next_upstream(s, p, 0);
 	}
 }
@@ -450,7 +493,7 @@ forward(struct server *s, const struct dns_query *q, const struct client *cl)
 	p->query = *q;
 	p->client = *cl;
 	if (cl->conn)
-		cl->conn->inflight++;
+		cl->conn->inflight++;	/* idle_touch keeps it off the idle list now */
 	p->attempt = 0;
 	p->upstream = 0;
 	if (ask_udp(s, p) < 0) {
@@ -485,7 +528,7 @@ server_answer(struct server *s, const uint8_t *pkt, size_t len,
 	default:
 		return dns_build_error(out, cap, &q, DNS_RCODE_FORMERR);
 	}
-	if ((n = answer_from_hosts(s, &q, out, cap)) > 0) {
+	if ((n = answer_from_hosts(s, &q, max_reply(cl, &q), out, cap)) > 0) {
 		s->stats.hosts_answers++;
 		return n;
 	}

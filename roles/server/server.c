@@ -38,6 +38,7 @@ const char server_usage[] =
 
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -48,6 +49,7 @@ const char server_usage[] =
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,17 +234,58 @@ socket_endpoint(int fd, uint8_t proto, struct endpoint *ep)
 	return 0;
 }
 
-/* Whether up is one of the addresses we answer on: never forward to ourselves. */
+static int
+is_wildcard(const struct endpoint *ep)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(ep->addr, zero, ep->family == FDT_FAMILY_INET ? 4 : 16) == 0;
+}
+
+/* An address of this host: loopback, or on one of its interfaces. */
+static int
+is_local_address(const struct endpoint *up)
+{
+	struct ifaddrs *ifs, *i;
+	int found = 0;
+
+	if (up->family == FDT_FAMILY_INET ? up->addr[0] == 127 :
+	    memcmp(up->addr, &in6addr_loopback, 16) == 0)
+		return 1;
+	if (getifaddrs(&ifs) != 0)
+		return 0;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+		if (!sa)
+			continue;
+		if (sa->sa_family == AF_INET && up->family == FDT_FAMILY_INET)
+			found = memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			    up->addr, 4) == 0;
+		else if (sa->sa_family == AF_INET6 && up->family == FDT_FAMILY_INET6)
+			found = memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			    up->addr, 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/*
+ * Whether up is one of the addresses we answer on: never forward to
+ * ourselves.  A wildcard listener answers on every local address.
+ */
 static int
 is_own_address(const struct server *s, const struct endpoint *up)
 {
 	struct endpoint ep;
 
-	for (size_t i = 0; i < s->nudp; i++)
-		if (socket_endpoint(s->udp[i].fd, FDT_PROTO_UDP, &ep) == 0 &&
-		    ep.family == up->family && ep.port_lo == up->port_lo &&
-		    memcmp(ep.addr, up->addr, sizeof(ep.addr)) == 0)
+	for (size_t i = 0; i < s->nudp; i++) {
+		if (socket_endpoint(s->udp[i].fd, FDT_PROTO_UDP, &ep) < 0 ||
+		    ep.family != up->family || ep.port_lo != up->port_lo)
+			continue;
+		if (memcmp(ep.addr, up->addr, sizeof(ep.addr)) == 0 ||
+		    (is_wildcard(&ep) && is_local_address(up)))
 			return 1;
+	}
 	return 0;
 }
 
@@ -275,8 +318,14 @@ default_upstreams(struct server *s)
 	struct endpoint found[SERVER_MAX_UPSTREAM];
 	int n;
 
-	if (cfg->nupstream > 0)
+	if (cfg->nupstream > 0) {
+		char buf[ENDPOINT_STRLEN];
+		for (size_t i = 0; i < cfg->nupstream; i++)
+			if (is_own_address(s, &cfg->upstream[i]))
+				fatalx("--upstream %s is this server itself",
+				    endpoint_format(&cfg->upstream[i], buf, sizeof(buf)));
 		return;
+	}
 	n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
 	if (n < 0)
 		fatalx("no --upstream, and %s: %s", cfg->resolv_path, strerror(-n));
@@ -293,7 +342,8 @@ tick(struct server *s)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* BOOTTIME: TTLs run on while the machine sleeps, MONOTONIC's do not */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	s->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	s->now_s = (uint64_t)ts.tv_sec;
 }
@@ -358,7 +408,11 @@ drop_privileges(const struct server *s, uid_t uid, gid_t gid)
 	int r;
 
 	if (geteuid() != 0) {
-		log_info("not started as root: running as uid %u", (unsigned)geteuid());
+		if ((r = priv_clear()) < 0)
+			fatalx("cannot give up the capabilities we were started with: %s",
+			    strerror(-r));
+		log_info("not started as root: running as uid %u, no capabilities",
+		    (unsigned)geteuid());
 		return;
 	}
 	if ((r = priv_drop(uid, gid, 0)) < 0)
@@ -375,7 +429,6 @@ static void
 enter_sandbox(const struct server *s)
 {
 	const char *paths[5] = { NULL };
-	const char *probe_file = s->cfg.resolv_path;
 	char hosts_dir[PATH_MAX];
 	uint16_t ports[SERVER_MAX_UPSTREAM];
 	size_t np = 0, n = 0;
@@ -388,7 +441,6 @@ enter_sandbox(const struct server *s)
 	if (s->cfg.hosts_path) {
 		snprintf(hosts_dir, sizeof(hosts_dir), "%s", s->cfg.hosts_path);
 		paths[n++] = dirname(hosts_dir);
-		probe_file = s->cfg.hosts_path;
 	}
 	paths[n++] = s->cfg.resolv_path;
 #ifdef __SANITIZE_ADDRESS__
@@ -402,9 +454,11 @@ enter_sandbox(const struct server *s)
 		    "(--no-sandbox runs without it)");
 	if (abi < 0)
 		fatalx("cannot enter the sandbox: %s", strerror(-abi));
-	if ((r = sandbox_probe("/tmp", probe_file)) != 0)
-		fatalx("the sandbox does not hold (creating a file in /tmp: %s); refusing to run",
-		    r == -EPERM ? "allowed" : strerror(-r));
+	/* /dev/null: always there and writable by anyone, so only the
+	 * sandbox can refuse it; /tmp likewise for creating files */
+	if ((r = sandbox_probe("/tmp", "/dev/null")) != 0)
+		fatalx("the sandbox does not hold (writing in /tmp or to /dev/null: %s); "
+		    "refusing to run", r == -EPERM ? "allowed" : strerror(-r));
 	log_info("sandboxed (Landlock ABI %d): no file can be created or opened for writing", abi);
 }
 
@@ -424,18 +478,32 @@ server_dispatch_signal(struct server *s)
 	}
 }
 
-/* Our creator child ended, or its channel did: reap it, carry on. */
+/*
+ * Our creator child's channel or pidfd woke us.  Nothing is asked of it
+ * after start-up, so chatter is ignored; its end is logged and reaped.
+ * It cannot be restarted: we hold no privilege to give a new one.
+ */
 static void
-server_dispatch_creator(struct server *s)
+server_dispatch_creator(struct server *s, struct watched *w)
 {
 	char buf[FDT_MSG_SIZE];
+	siginfo_t si = { 0 };
 
-	if (s->creator.fd >= 0 && recv(s->creator.fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		return;		/* nothing is asked of it now; ignore chatter */
-	/* It cannot be restarted: we hold no privilege to give a new one. */
-	log_warnx("our creator (pid %d) went away; serving on with the sockets we hold",
-	    (int)s->creator_child);
-	server_stop_creator(s);
+	if (w->kind == K_CREATOR) {
+		if (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0 || errno == EAGAIN)
+			return;
+		close(w->fd);		/* it hung up; its exit follows */
+		w->fd = -1;
+		return;
+	}
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+		return;
+	log_warnx("our creator (pid %d) ended (%s %d); serving on with the sockets we hold",
+	    (int)s->creator_child, si.si_code == CLD_EXITED ? "status" : "signal",
+	    si.si_status);
+	close(w->fd);
+	w->fd = -1;
+	s->creator_child = 0;
 }
 
 static int
@@ -482,11 +550,12 @@ server_loop(struct server *s)
 				break;
 			case K_CREATOR:
 			case K_CREATOR_PID:
-				server_dispatch_creator(s);
+				server_dispatch_creator(s, w);
 				break;
 			}
 		}
 		server_pending_expire(s);
+		server_tcp_resume(s);
 		server_tcp_expire(s);
 	}
 }

@@ -23,6 +23,7 @@
 #define SERVER_TCP_QUERY_MAX	4096		/* longest query we read over TCP */
 #define SERVER_TCP_OUT_MAX	(256 * 1024)	/* unread replies before we give up */
 #define SERVER_SERVFAIL_TTL	5		/* seconds: "not beyond a few" */
+#define SERVER_TCP_INFLIGHT	16		/* one client's queries upstream at once */
 
 enum server_kind {
 	K_UDP_LISTEN, K_TCP_LISTEN, K_TCP_CLIENT, K_UPSTREAM, K_SIGNAL,
@@ -85,14 +86,23 @@ struct pending {
 	uint8_t attempt;		/* how many upstreams were asked */
 	uint8_t upstream;		/* index of the one asked now */
 	uint8_t tcp;			/* asking over TCP (after TC) */
+	uint8_t upstream_failed;	/* an upstream timed out, refused or failed */
 	uint8_t *tcpbuf;		/* TCP only: the exchange buffer */
 	size_t tcplen, tcpdone;		/* bytes in it, bytes done */
 	int tcp_writing;
 };
 
+/*
+ * A TCP client.  It is on the idle list (oldest progress first) exactly
+ * while it waits on nobody but itself: with queries upstream it is off
+ * the list, so a slow upstream never times a client out.  Progress is a
+ * whole query read or a whole reply written, never a byte.
+ */
 struct tcp_conn {
 	struct watched w;		/* K_TCP_CLIENT; fd -1 when free */
 	struct tcp_conn *prev, *next;	/* idle order */
+	struct tcp_conn *resume_next;	/* on the resume list */
+	int on_idle, on_resume;
 	uint64_t last;			/* ms of last progress */
 	uint32_t gen;			/* bumped on close: stale replies see it */
 	unsigned inflight;		/* its queries waiting upstream */
@@ -154,7 +164,9 @@ struct server {
 
 	struct tcp_conn *conns;		/* max_tcp slots */
 	struct tcp_conn *idle_head, *idle_tail;	/* open, least recent first */
+	struct tcp_conn *resume_head;	/* got answers back: read on, maybe close */
 	size_t nconns;
+	int spare_fd;			/* given up to accept-and-close at EMFILE */
 
 	uint8_t rnd[256];		/* getrandom() refill for query ids */
 	size_t rnd_left;
@@ -170,6 +182,8 @@ void server_dispatch_tcp_listen(struct server *s, struct watched *w);
 void server_dispatch_tcp_client(struct server *s, struct tcp_conn *c, uint32_t events);
 void server_reply(struct server *s, const struct client *cl, const uint8_t *msg, size_t len);
 void server_tcp_expire(struct server *s);
+void server_conn_answered(struct server *s, struct tcp_conn *c);
+void server_tcp_resume(struct server *s);
 int server_frontend_init(struct server *s);
 void server_frontend_free(struct server *s);
 

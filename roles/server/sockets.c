@@ -238,11 +238,11 @@ server_stop_creator(struct server *s)
 {
 	struct pollfd p = { .fd = s->creator_pid.fd, .events = POLLIN };
 
-	if (s->creator_child <= 0)
-		return;
 	if (s->creator.fd >= 0)
 		close(s->creator.fd);
 	s->creator.fd = -1;
+	if (s->creator_child <= 0)
+		return;
 	if (poll(&p, 1, 2000) != 1) {
 		kill(s->creator_child, SIGTERM);
 		if (poll(&p, 1, 2000) != 1)

@@ -87,6 +87,10 @@ ZONE
 	for i in $(seq 1 14); do
 		printf 'big IN TXT "%s%02d"\n' "$(printf '%0200d' 0 | tr 0 b)" "$i" >> "$zone"
 	done
+	for i in $(seq 1 300); do	# more records than a naive template tracks
+		printf 'many IN A 10.0.%d.%d\n' $((i / 256)) $((i % 256)) >> "$zone"
+	done
+	printf '*.gen IN A 192.0.2.99\n' >> "$zone"	# so generated names exist
 }
 
 # start_nsd PORT: an authoritative server for example.test on 127.0.0.1:PORT

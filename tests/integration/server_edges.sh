@@ -19,10 +19,11 @@ PIDS+=("$!")
 mkdir -p "$WORK/etc"
 HOSTS=$WORK/etc/hosts
 printf '127.0.0.1 localhost\n192.0.2.50 first.lan\n' > "$HOSTS"
+for i in $(seq 1 40); do printf '2001:db8::%x crowded.lan\n' "$i"; done >> "$HOSTS"
 LOG=$WORK/server.log
 "$FDTOOL" server --listen 127.0.0.3 --upstream 127.0.0.1:5303 --upstream 127.0.0.1:$UP \
 	--upstream-timeout 300 --hosts "$HOSTS" --tcp-idle-timeout 700 --max-tcp 3 \
-	2>"$LOG" &
+	--max-pending 24 2>"$LOG" &
 SERVER=$!
 PIDS+=("$SERVER")
 q() { dig +time=3 +tries=1 @127.0.0.3 "$@"; }
@@ -33,6 +34,8 @@ check "silent upstream skipped for the next one" test "$(q www.example.test +sho
 
 # hosts file: in place, then replaced by rename (a new inode)
 check "hosts answer" test "$(q first.lan +short)" = 192.0.2.50
+check "a hosts answer too big for 512 bytes sets TC" sh -c "dig +time=3 +tries=1 +noedns +ignore @127.0.0.3 crowded.lan AAAA | grep -q 'flags:.* tc'"
+check "and comes whole over TCP" test "$(q crowded.lan AAAA +tcp +short | wc -l)" -eq 40
 printf '127.0.0.1 localhost\n192.0.2.51 first.lan\n' > "$HOSTS"
 kill -HUP "$SERVER"
 wait_until 5 test "$(q first.lan +short)" = 192.0.2.51
@@ -61,6 +64,28 @@ check "11 bytes are dropped" test "$($PROBE raw 127.0.0.3 53 1239010000010000000
 check "NOTIFY gets NOTIMP" test "$($PROBE raw 127.0.0.3 53 123a200000010000000000000000060001 | awk '{print $3}')" = 4
 check "the server survived it all" test "$(q www.example.test +short)" = 192.0.2.1
 
+# more than 256 records: tracked, cached, counted down like any other
+check "an answer of 300 records over TCP" test "$(q many.example.test +tcp +short | wc -l)" -eq 300
+
+# a client that shuts down its sending side still gets its answer, then EOF
+out=$($PROBE halfclose 127.0.0.3 53 halfclosed.gen.example.test)
+check "half-closed TCP client answered ($out)" test "$(echo "$out" | cut -d' ' -f1-2)" = "0 1"
+check "and closed as soon as it is answered" test "$(echo "$out" | cut -d' ' -f3)" -lt 500
+
+# slowloris: a byte now and then is no progress; the idle timeout still holds
+out=$($PROBE trickle 127.0.0.3 53 4)
+check "a client trickling bytes is closed by the idle timeout ($out)" sh -c "echo '$out' | grep -q '^closed' && [ \$(echo '$out' | cut -d' ' -f2) -lt 2500 ]"
+
+# one client pipelining many slow misses holds at most its share of the
+# pending pool (--max-pending 24), is not timed out while it waits, and
+# others still get answers
+$PROBE flood 127.0.0.3 53 60 flood > "$WORK/flood.out" 2>&1 &
+FLOOD=$!
+sleep 0.2
+check "UDP miss answered while one TCP client floods" test "$(q udpmiss.gen.example.test +short)" = 192.0.2.99
+wait "$FLOOD"
+check "the flooding client got all 60 answers: $(cat "$WORK/flood.out")" grep -q "^answered 60 rcodes 0:60" "$WORK/flood.out"
+
 # TCP limits: an idle connection is closed; a fourth connection is refused.
 # "closed" means EOF within the wait (exit 0), not the wait running out (124).
 closed_within() { timeout "$1" cat <&"$2" >/dev/null; }
@@ -84,4 +109,30 @@ wait_until 10 sh -c "dig +time=2 +tries=1 @127.0.0.4 anything.test | grep -q sta
 start=$SECONDS
 check "silent upstream: SERVFAIL" sh -c "dig +time=5 +tries=1 @127.0.0.4 www.example.test | grep -q 'status: SERVFAIL'"
 check "SERVFAIL came within the retry budget" test $((SECONDS - start)) -le 3
+
+# no resolv.conf at all, with --upstream and --no-hosts: still starts
+"$FDTOOL" server --listen 127.0.0.5 --upstream 127.0.0.1:$UP --no-hosts \
+	--resolv-conf "$WORK/none" 2>"$WORK/noresolv.log" &
+PIDS+=("$!")
+check "runs without a resolv.conf" wait_until 10 sh -c "dig +time=1 +tries=1 @127.0.0.5 www.example.test +short | grep -q 192.0.2.1"
+
+# an --upstream that is the server itself is refused at start
+timeout 10 "$FDTOOL" server --listen 127.0.0.6 --upstream 127.0.0.6 --no-hosts 2>"$WORK/self.log"
+check "an upstream that is itself: exit 1" test $? -eq 1
+check "and says why" grep -q "is this server itself" "$WORK/self.log"
+
+# out of descriptors: TCP clients are turned away, the CPU is not burned
+prlimit --nofile=48:48 "$FDTOOL" server --listen 127.0.0.7 --upstream 127.0.0.1:$UP \
+	--no-hosts --max-pending 4 --max-tcp 64 2>"$WORK/emfile.log" &
+EM=$!
+PIDS+=("$EM")
+wait_until 10 sh -c "dig +time=1 +tries=1 @127.0.0.7 www.example.test +short | grep -q 192.0.2.1"
+for i in $(seq 20 79); do eval "exec $i<>/dev/tcp/127.0.0.7/53" 2>/dev/null; done
+cpu() { awk '{ print $14 + $15 }' "/proc/$EM/stat"; }
+c0=$(cpu)
+sleep 1
+c1=$(cpu)
+check "no busy loop when descriptors run out ($((c1 - c0)) ticks in 1 s)" test $((c1 - c0)) -lt 20
+check "UDP still answered when descriptors run out" test "$(dig +time=2 +tries=1 @127.0.0.7 www.example.test +short)" = 192.0.2.1
+for i in $(seq 20 79); do eval "exec $i>&-"; done
 finish
