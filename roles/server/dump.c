@@ -1,0 +1,1 @@
+/* placeholder: being written */ typedef int fdtool_placeholder_dump;
