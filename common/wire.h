@@ -46,7 +46,26 @@ enum fdt_family {
 #define FDT_BIND_F_ALL		FDT_BIND_F_REUSEPORT
 
 #define FDT_CTL_F_FD		0x0001u	/* a descriptor travels with the command */
-#define FDT_CTL_F_ALL		FDT_CTL_F_FD
+#define FDT_CTL_F_PROGRESS	0x0002u	/* reply: still working, value = done so far */
+#define FDT_CTL_F_ALL		(FDT_CTL_F_FD | FDT_CTL_F_PROGRESS)
+
+/*
+ * Control commands (ctl.command).  A request carries its argument in
+ * ctl.text; a reply its result in ctl.value and a line for the operator
+ * in ctl.text; status is 0 or the errno that says why not.
+ */
+enum fdt_ctl_command {
+	FDT_CTL_PING = 1,
+	FDT_CTL_VERSION,
+	FDT_CTL_DUMP_CACHE,	/* + a descriptor open for writing */
+	FDT_CTL_LOAD_CACHE,	/* + a descriptor open for reading */
+	FDT_CTL_WIPE_CACHE,	/* text: a name; "name$" for its subtree */
+	FDT_CTL_GET,		/* text: a counter name */
+	FDT_CTL_GET_ALL,	/* value: index; reply text "name\tvalue", ENOENT past the end */
+	FDT_CTL_QUIT,
+	FDT_CTL_QUIT_NICELY,
+	FDT_CTL_COMMAND_MAX = FDT_CTL_QUIT_NICELY,
+};
 
 /* Host form of the bodies. */
 struct fdt_bind {

@@ -46,6 +46,7 @@ const char creator_usage[] =
 #include "common/endpoint.h"
 #include "common/fdpass.h"
 #include "common/log.h"
+#include "common/peercred.h"
 #include "common/priv.h"
 #include "common/unixsock.h"
 #include "roles/creator.h"
@@ -53,7 +54,6 @@ const char creator_usage[] =
 
 #define CREATOR_MAX_ALLOW	64
 #define CREATOR_MAX_IDS		32
-#define CREATOR_MAX_GROUPS	64	/* supplementary groups read per peer */
 
 enum conn_kind { CONN_LISTENER, CONN_SIGNAL, CONN_PEER };
 
@@ -184,47 +184,6 @@ creator_parse(struct creator *c, int argc, char **argv)
 		return role_usage_error("creator", "unexpected argument: %s", argv[optind]);
 	if (!c->listen_path == (c->inherited_fd < 0))
 		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
-	return 0;
-}
-
-static int
-peer_allowed(const struct creator *c, const struct conn *p, const gid_t *groups,
-    size_t ngroups)
-{
-	if (p->uid == 0)
-		return 1;
-	for (size_t i = 0; i < c->nallow_uid; i++)
-		if (c->allow_uid[i] == p->uid)
-			return 1;
-	for (size_t i = 0; i < c->nallow_gid; i++) {
-		if (c->allow_gid[i] == p->gid)
-			return 1;
-		for (size_t j = 0; j < ngroups; j++)
-			if (c->allow_gid[i] == groups[j])
-				return 1;
-	}
-	return 0;
-}
-
-/* SO_PEERCRED for pid/uid/gid, SO_PEERGROUPS for the rest of the groups. */
-static int
-peer_identify(struct conn *p, gid_t *groups, size_t *ngroups)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	socklen_t glen = (socklen_t)(*ngroups * sizeof(gid_t));
-
-	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-		return -errno;
-	p->pid = cred.pid;
-	p->uid = cred.uid;
-	p->gid = cred.gid;
-	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0) {
-		if (errno != ERANGE)
-			return -errno;
-		glen = 0;	/* too many to read: judge by the primary gid alone */
-	}
-	*ngroups = glen / sizeof(gid_t);
 	return 0;
 }
 
@@ -407,17 +366,20 @@ peer_slot(struct creator *c)
 static int
 peer_add(struct creator *c, int fd, int check)
 {
-	gid_t groups[CREATOR_MAX_GROUPS];
-	size_t ngroups = CREATOR_MAX_GROUPS;
+	struct peercred pc;
 	struct conn *p = peer_slot(c);
 	struct conn tmp = { .kind = CONN_PEER, .fd = fd };
 	int r;
 
-	if ((r = peer_identify(&tmp, groups, &ngroups)) < 0) {
+	if ((r = peercred_get(fd, &pc)) < 0) {
 		close(fd);
 		return r;
 	}
-	if (check && !peer_allowed(c, &tmp, groups, ngroups)) {
+	tmp.pid = pc.pid;
+	tmp.uid = pc.uid;
+	tmp.gid = pc.gid;
+	if (check && !peercred_allowed(&pc, c->allow_uid, c->nallow_uid,
+	    c->allow_gid, c->nallow_gid)) {
 		log_warnx("refused connection from pid %d uid %u gid %u: not root, "
 		    "not in --allow-uid or --allow-gid", (int)tmp.pid,
 		    (unsigned)tmp.uid, (unsigned)tmp.gid);

@@ -297,7 +297,7 @@ ParameterizedTestParameters(wire, unpack_rejects)
 		BAD("ipv4 addr byte 15", B_RELEASE_REQ, 16 + 8 + 15, 0xff),
 		BAD("ctl reserved[0]", B_CTL_REQ, 20, 1),
 		BAD("ctl reserved[3]", B_CTL_REP, 23, 1),
-		BAD("ctl flag 0x0002", B_CTL_REQ, 19, 0x02),
+		BAD("ctl flag 0x0004", B_CTL_REQ, 19, 0x04),
 		BAD("ctl flag 0x8000", B_CTL_REP, 18, 0x80),
 		{ "ctl text unterminated", B_CTL_REQ, FDT_MSG_SIZE, 32, FDT_TEXT_MAX, 'a',
 		  -EBADMSG, 1 },
@@ -370,7 +370,7 @@ Test(wire, pack_refuses_invalid)
 	fdt_msg_init(&rows[n].m, FDT_MSG_ERROR, 1);
 	rows[n].m.status = 4096;
 	rows[n++].name = "status 4096";
-	make_ctl(&rows[n].m, FDT_MSG_CTL_REQ, 1, 0x0002, "x");
+	make_ctl(&rows[n].m, FDT_MSG_CTL_REQ, 1, 0x0004, "x");
 	rows[n++].name = "unknown ctl flag";
 	make_ctl(&rows[n].m, FDT_MSG_CTL_REQ, 1, 0, "x");
 	memset(rows[n].m.body.ctl.text, 'a', sizeof(rows[n].m.body.ctl.text));

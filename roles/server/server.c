@@ -31,6 +31,11 @@ const char server_usage[] =
 "  --tcp-idle-timeout MS    close idle TCP clients after MS (default 10000)\n"
 "  --max-pending N          upstream queries in flight (default 1024)\n"
 "  --no-sandbox             run without the Landlock sandbox (not advised)\n"
+"  --control PATH           the control socket for `fdtool control` (default\n"
+"                           /run/fdtool/control.sock), mode 0660, owned by\n"
+"                           --user and --control-group\n"
+"  --control-group GROUP    members may use the control socket too\n"
+"  --no-control             no control socket\n"
 "  --log-level LEVEL        error, warning, info (default) or debug\n"
 "  --help                   this text\n"
 "\n"
@@ -83,7 +88,7 @@ server_parse(struct server_config *cfg, int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
 	    O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
-	    O_MAXPEND, O_NOSANDBOX, O_LOG };
+	    O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "upstream", required_argument, NULL, O_UPSTREAM },
@@ -101,6 +106,9 @@ server_parse(struct server_config *cfg, int argc, char **argv)
 		{ "max-pending", required_argument, NULL, O_MAXPEND },
 		{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "control", required_argument, NULL, O_CONTROL },
+		{ "control-group", required_argument, NULL, O_CONTROL_GROUP },
+		{ "no-control", no_argument, NULL, O_NOCONTROL },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *why;
@@ -177,6 +185,16 @@ server_parse(struct server_config *cfg, int argc, char **argv)
 			break;
 		case O_NOSANDBOX:
 			cfg->no_sandbox = 1;
+			break;
+		case O_CONTROL:
+			cfg->control_path = optarg;
+			cfg->control_explicit = 1;
+			break;
+		case O_CONTROL_GROUP:
+			cfg->control_group = optarg;
+			break;
+		case O_NOCONTROL:
+			cfg->control_path = NULL;
 			break;
 		case O_LOG:
 			if ((r = log_level_parse(optarg)) < 0)
@@ -552,11 +570,25 @@ server_loop(struct server *s)
 			case K_CREATOR_PID:
 				server_dispatch_creator(s, w);
 				break;
+			case K_CONTROL_LISTEN:
+				server_dispatch_control_listen(s);
+				break;
+			case K_CONTROL:
+				server_dispatch_control(s, (struct ctl_conn *)w);
+				break;
+			case K_CHILD:
+				server_dispatch_child(s, (struct child *)w);
+				break;
+			case K_LOADER:
+				server_dispatch_loader(s, (struct child *)(void *)
+				    ((char *)w - offsetof(struct child, feed)));
+				break;
 			}
 		}
 		server_pending_expire(s);
 		server_tcp_resume(s);
 		server_tcp_expire(s);
+		server_control_tick(s);
 	}
 }
 
@@ -595,6 +627,7 @@ server_main(int argc, char **argv)
 		.tcp_idle_ms = 10000,
 		.upstream_timeout_ms = 1500,
 		.log_level = LOG_LVL_INFO,
+		.control_path = "/run/fdtool/control.sock",
 	};
 	s.creator.fd = s.creator_pid.fd = -1;
 	log_init("fdtool server", LOG_LVL_INFO);
@@ -627,6 +660,14 @@ server_main(int argc, char **argv)
 	if (!(s.cache = cache_new(s.cfg.cache_size)) || server_frontend_init(&s) < 0 ||
 	    (r = server_resolve_init(&s)) < 0)
 		fatalx("out of memory");
+	if ((r = server_control_open(&s, geteuid() == 0 ? uid : geteuid(),
+	    geteuid() == 0 ? gid : getegid())) < 0) {
+		if (s.cfg.control_explicit || r == -ENOENT)
+			fatalx("--control %s: %s", s.cfg.control_path, r == -ENOENT ?
+			    "no such group or directory" : strerror(-r));
+		log_warnx("no control socket at %s: %s", s.cfg.control_path, strerror(-r));
+	} else if (s.control.fd >= 0)
+		log_info("control socket %s", s.cfg.control_path);
 
 	/* drop */
 	drop_privileges(&s, uid, gid);
@@ -637,6 +678,7 @@ server_main(int argc, char **argv)
 	/* loop */
 	server_loop(&s);
 
+	server_control_close(&s);
 	server_stop_creator(&s);
 	server_resolve_free(&s);
 	server_frontend_free(&s);

@@ -27,8 +27,11 @@
 
 enum server_kind {
 	K_UDP_LISTEN, K_TCP_LISTEN, K_TCP_CLIENT, K_UPSTREAM, K_SIGNAL,
-	K_CREATOR, K_CREATOR_PID,
+	K_CREATOR, K_CREATOR_PID, K_CONTROL_LISTEN, K_CONTROL, K_CHILD, K_LOADER,
 };
+
+#define SERVER_MAX_CONTROL	16	/* control clients at once */
+#define SERVER_MAX_CHILDREN	4	/* dumps and loads at once */
 
 struct watched {
 	enum server_kind kind;
@@ -114,6 +117,28 @@ struct tcp_conn {
 	int eof;			/* it shut down its sending side */
 };
 
+/*
+ * A control client.  One command at a time; a load-cache keeps it busy
+ * until its loader child has fed the cache and we have replied.
+ */
+struct ctl_conn {
+	struct watched w;		/* K_CONTROL; fd -1 when free */
+	pid_t pid;
+	uid_t uid;
+	int busy;			/* waiting on a loader */
+	uint32_t id;			/* of the request being worked on */
+	uint16_t command;
+};
+
+/* A forked helper: a dump writer, or a loader feeding us through a socket. */
+struct child {
+	struct watched w;		/* K_CHILD: its pidfd; -1 when free */
+	struct watched feed;		/* K_LOADER: what a loader sends; fd -1 if none */
+	pid_t pid;
+	struct ctl_conn *conn;		/* a loader's client */
+	uint64_t loaded, last_progress;
+};
+
 struct server_config {
 	struct endpoint listen[SERVER_MAX_LISTEN];
 	size_t nlisten;
@@ -131,6 +156,9 @@ struct server_config {
 	unsigned upstream_timeout_ms;
 	int no_sandbox;
 	int log_level;
+	const char *control_path;	/* NULL: --no-control */
+	int control_explicit;		/* given, so failing to make it is fatal */
+	const char *control_group;
 };
 
 struct server {
@@ -150,6 +178,14 @@ struct server {
 
 	struct sockaddr_storage upstream_addr[SERVER_MAX_UPSTREAM];
 	socklen_t upstream_len[SERVER_MAX_UPSTREAM];
+
+	struct watched control;		/* K_CONTROL_LISTEN, or fd -1 */
+	uid_t run_uid;			/* who may always use it: us */
+	gid_t control_gid;		/* and this group; (gid_t)-1 if none */
+	struct ctl_conn ctl[SERVER_MAX_CONTROL];
+	struct child children[SERVER_MAX_CHILDREN];
+	int quit_nicely;
+	uint64_t quit_deadline;		/* ms: quit-nicely gives up waiting here */
 
 	struct cache *cache;
 	struct hosts *hosts;
@@ -196,6 +232,17 @@ void server_pending_expire(struct server *s);
 int server_resolve_init(struct server *s);
 void server_resolve_free(struct server *s);
 int server_watch(struct server *s, struct watched *w, uint32_t events, void *ptr);
+
+/* control.c: the control socket and its commands */
+int server_control_open(struct server *s, uid_t uid, gid_t gid);
+void server_dispatch_control_listen(struct server *s);
+void server_dispatch_control(struct server *s, struct ctl_conn *c);
+void server_dispatch_child(struct server *s, struct child *ch);
+void server_dispatch_loader(struct server *s, struct child *ch);
+void server_control_tick(struct server *s);
+void server_control_close(struct server *s);
+int server_counter_get(const struct server *s, const char *name, uint64_t *v);
+int server_counter_at(const struct server *s, size_t i, const char **name, uint64_t *v);
 
 /* sockets.c: getting the listening sockets */
 int server_acquire_sockets(struct server *s, const char *user);
