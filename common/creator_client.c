@@ -4,6 +4,7 @@
  * being taken for its answer.  Sockets are checked before the caller sees
  * them: a confused or hostile creator cannot slip in the wrong kind.
  */
+#include "common/daemon.h"
 #include "common/creator_client.h"
 
 #include <errno.h>
@@ -11,21 +12,11 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "common/endpoint.h"
 #include "common/fdpass.h"
 
 static uint32_t creator_next_id = 1;
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 getint(int fd, int level, int opt, int *v)
@@ -79,7 +70,7 @@ static int
 transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
 {
 	uint8_t want = (uint8_t)(m->type + 1);	/* every *_REP follows its *_REQ */
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = (long long)daemon_now_ms() + timeout_ms;
 	int r;
 
 	m->id = creator_next_id++;
@@ -89,7 +80,7 @@ transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
 		return refusal(sock, r);
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)daemon_now_ms();
 		struct fdt_msg rep;
 
 		if (left <= 0)

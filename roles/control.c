@@ -40,9 +40,9 @@ const char control_usage[] =
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/fdpass.h"
 #include "common/unixsock.h"
 #include "common/wire.h"
@@ -72,15 +72,6 @@ fail(const char *fmt, ...)
 	return EXIT_RUNTIME;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Send one command (with fd attached if >= 0) and wait for its answer.
  * Progress replies push the deadline out: --timeout bounds silence, not
@@ -105,10 +96,10 @@ transact(struct control *c, uint16_t command, const char *text, uint64_t value,
 		return -ENAMETOOLONG;
 	if ((r = fdt_msg_send(c->sock, &m, &fd, fd >= 0 ? 1 : 0)) < 0 && r != -EPIPE)
 		return r;
-	deadline = now_ms() + c->timeout_ms;
+	deadline = (long long)daemon_now_ms() + c->timeout_ms;
 	for (;;) {
 		struct pollfd p = { .fd = c->sock, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)daemon_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)left);
@@ -130,7 +121,7 @@ transact(struct control *c, uint16_t command, const char *text, uint64_t value,
 		if (rep->type != FDT_MSG_CTL_REP || rep->id != m.id)
 			return -EPROTO;
 		if (rep->body.ctl.flags & FDT_CTL_F_PROGRESS) {
-			deadline = now_ms() + c->timeout_ms;
+			deadline = (long long)daemon_now_ms() + c->timeout_ms;
 			continue;
 		}
 		return 0;
@@ -140,12 +131,12 @@ transact(struct control *c, uint16_t command, const char *text, uint64_t value,
 static int
 connect_with_timeout(struct control *c)
 {
-	long long deadline = now_ms() + c->timeout_ms;
+	long long deadline = (long long)daemon_now_ms() + c->timeout_ms;
 
 	/* a listen backlog that is full says EAGAIN: a busy server, try on */
 	for (;;) {
 		c->sock = unixsock_connect(c->socket);
-		if (c->sock >= 0 || c->sock != -EAGAIN || now_ms() >= deadline)
+		if (c->sock >= 0 || c->sock != -EAGAIN || (long long)daemon_now_ms() >= deadline)
 			return c->sock;
 		poll(NULL, 0, 50);
 	}

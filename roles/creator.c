@@ -43,6 +43,7 @@ const char creator_usage[] =
 
 #include <linux/capability.h>
 
+#include "common/daemon.h"
 #include "common/endpoint.h"
 #include "common/fdpass.h"
 #include "common/log.h"
@@ -431,18 +432,9 @@ creator_dispatch_signal(struct creator *c)
 static int
 setup_signals(struct creator *c)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
 	c->signal.kind = CONN_SIGNAL;
-	c->signal.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (c->signal.fd < 0)
-		return -errno;
+	if ((c->signal.fd = daemon_signalfd(0)) < 0)
+		return c->signal.fd;
 	return watch(c, &c->signal);
 }
 

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/fdpass.h"
 #include "common/log.h"
 #include "common/peercred.h"
@@ -277,18 +278,9 @@ struct dump_job {
 	uint64_t entries;
 	int err;			/* 0, or the errno that ended it */
 	uint64_t now;
-	long long last_progress;
+	uint64_t last_progress;
 	uint32_t id;
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 job_send(struct dump_job *j, int status, uint16_t flags, const char *text)
@@ -325,8 +317,8 @@ job_flush(struct dump_job *j)
 			return -errno;
 		if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
 			return -ECONNRESET;
-		if (j->moved && mono_ms() - j->last_progress >= PROGRESS_EVERY_MS) {
-			j->last_progress = mono_ms();
+		if (j->moved && daemon_now_ms() - j->last_progress >= PROGRESS_EVERY_MS) {
+			j->last_progress = daemon_now_ms();
 			j->moved = 0;
 			job_send(j, 0, FDT_CTL_F_PROGRESS, "");
 		}
@@ -386,7 +378,7 @@ dump_child(struct server *s, int out, int conn, uint32_t id)
 
 	child_isolate(fds, 2);
 	j = (struct dump_job){ .out = fds[0], .conn = fds[1], .now = s->now_s, .id = id,
-		.last_progress = mono_ms() };
+		.last_progress = daemon_now_ms() };
 	cache_foreach(s->cache, j.now, count_entry, &total);
 	n = dump_format_header(time(NULL), total, j.buf, sizeof(j.buf));
 	j.len = n > 0 ? (size_t)n : 0;

@@ -58,6 +58,7 @@ const char server_usage[] =
 #include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/priv.h"
 #include "roles/roles.h"
@@ -390,18 +391,9 @@ load_hosts(struct server *s)
 static int
 setup_signals(struct server *s)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
 	s->signal.kind = K_SIGNAL;
-	if ((s->signal.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		return -errno;
+	if ((s->signal.fd = daemon_signalfd(1)) < 0)
+		return s->signal.fd;
 	return server_watch(s, &s->signal, EPOLLIN, &s->signal);
 }
 
