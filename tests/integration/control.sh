@@ -422,6 +422,43 @@ wait_until 5 test "$(nfds "$SERVER")" -le "$fds0"
 check "server's descriptor count back to $fds0 ($(nfds "$SERVER"))" test "$(nfds "$SERVER")" -eq "$fds0"
 check "the server logged dropping them" test "$(grep -c 'dropped' "$LOG")" -ge 5
 
+# --- 9b. a descriptor opened the wrong way is refused, not used ----------------
+# (fdtool control never does this; a hand-made client can.)
+out=$(timeout 30 python3 - "$SOCK" <<'PY'
+import os, socket, struct, sys
+
+path = sys.argv[1]
+
+
+def request(command, fd):
+    # the 1024-byte fdtool message: magic, version 1, type CTL_REQ (6), id,
+    # status 0; body: command, flags FD, reserved, value, text ""
+    hdr = b"fdt1" + bytes([1, 6, 0, 0]) + struct.pack(">II", 77, 0)
+    body = struct.pack(">HHIQ", command, 1, 0, 0)
+    msg = (hdr + body).ljust(1024, b"\0")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(5)
+    s.connect(path)
+    socket.send_fds(s, [msg], [fd])
+    rep = s.recv(2048)
+    s.close()
+    status = struct.unpack(">I", rep[12:16])[0]
+    text = rep[32:].split(b"\0")[0].decode()
+    return "%d %s" % (status, text)
+
+
+ro = os.open("/dev/null", os.O_RDONLY)
+wo = os.open("/dev/null", os.O_WRONLY)
+print("dump " + request(3, ro))
+print("load " + request(4, wo))
+PY
+)
+check "dump-cache into a read-only descriptor: EBADF ($(echo "$out" | head -1))" \
+	sh -c 'echo "$1" | grep -q "^dump 9 .*not open for writing"' _ "$out"
+check "load-cache from a write-only descriptor: EBADF ($(echo "$out" | tail -1))" \
+	sh -c 'echo "$1" | grep -q "^load 9 .*not open for reading"' _ "$out"
+check "ping after refused descriptors" test "$(ctl ping)" = pong
+
 # --- 10. quit-nicely, quit (and --control-group) ------------------------------
 out=$(ctl quit-nicely)
 rc=$?
