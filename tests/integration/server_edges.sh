@@ -110,6 +110,24 @@ start=$SECONDS
 check "silent upstream: SERVFAIL" sh -c "dig +time=5 +tries=1 @127.0.0.4 www.example.test | grep -q 'status: SERVFAIL'"
 check "SERVFAIL came within the retry budget" test $((SECONDS - start)) -le 3
 
+# a hostile upstream first, NSD second: only a reply from the upstream's
+# address and port, with our id and our question, is an answer; a TC reply
+# cut mid-record is fetched again over TCP; SERVFAIL moves to the next one
+python3 "$(dirname "$0")/fakeupstream.py" 5305 60 &
+PIDS+=("$!")
+"$FDTOOL" server --listen 127.0.0.9 --upstream 127.0.0.1:5305 --upstream 127.0.0.1:$UP \
+	--no-hosts --control "$WORK/ctl9.sock" 2>"$WORK/hostile.log" &
+PIDS+=("$!")
+wait_until 10 test -S "$WORK/ctl9.sock"
+d9() { dig +time=3 +tries=1 @127.0.0.9 "$@"; }
+check "wrong id and wrong question ignored, the right answer taken" test "$(d9 spoof1.example.test +short)" = 192.0.2.77
+check "... and counted" test "$("$FDTOOL" control --socket "$WORK/ctl9.sock" get upstream-mismatched)" -ge 2
+check "TC with a body cut mid-record: fetched again over TCP" test "$(d9 cut1.example.test +short)" = 192.0.2.78
+check "... counted as a TCP upstream query" test "$("$FDTOOL" control --socket "$WORK/ctl9.sock" get upstream-tcp-queries)" -ge 1
+check "REFUSED from the first upstream: the next one answers" test "$(d9 www.example.test +short)" = 192.0.2.1
+check "SERVFAIL from the first upstream: the next one answers (NXDOMAIN from NSD)" \
+	sh -c "dig +time=3 +tries=1 @127.0.0.9 fail1.example.test | grep -q 'status: NXDOMAIN'"
+
 # no resolv.conf at all, with --upstream and --no-hosts: still starts
 "$FDTOOL" server --listen 127.0.0.5 --upstream 127.0.0.1:$UP --no-hosts \
 	--resolv-conf "$WORK/none" 2>"$WORK/noresolv.log" &
