@@ -115,6 +115,7 @@ check "SERVFAIL came within the retry budget" test $((SECONDS - start)) -le 3
 # cut mid-record is fetched again over TCP; SERVFAIL moves to the next one
 python3 "$(dirname "$0")/fakeupstream.py" 5305 60 &
 PIDS+=("$!")
+wait_until 10 sh -c "dig +time=1 +tries=1 @127.0.0.1 -p 5305 ready.test | grep -q 'status: REFUSED'"
 "$FDTOOL" server --listen 127.0.0.9 --upstream 127.0.0.1:5305 --upstream 127.0.0.1:$UP \
 	--no-hosts --control "$WORK/ctl9.sock" 2>"$WORK/hostile.log" &
 PIDS+=("$!")
