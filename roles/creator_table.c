@@ -93,7 +93,13 @@ creator_table_get(struct creator_table *t, const struct fdt_bind *b,
 			continue;
 		}
 		int fd = sockbind(&keys[i]);
-		if (fd < 0) {
+		/* (the quota check above keeps a slot free; be sure anyway) */
+		struct creator_entry *e = fd >= 0 ? free_slot(t) : NULL;
+		if (!e) {
+			if (fd >= 0) {
+				close(fd);
+				fd = -EDQUOT;
+			}
 			/* undo what this call bound, keep what was held */
 			for (size_t j = 0; j < i; j++)
 				if (!held[j])
@@ -101,7 +107,6 @@ creator_table_get(struct creator_table *t, const struct fdt_bind *b,
 			*fresh = 0;
 			return fd;
 		}
-		struct creator_entry *e = free_slot(t);
 		e->key = keys[i];
 		e->fd = fd;
 		t->used++;

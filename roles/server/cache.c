@@ -25,8 +25,10 @@ _Static_assert(sizeof(void *) != 8 || sizeof(struct cache_entry) == 64,
 #define CACHE_CAPACITY_MAX	((size_t)1 << 30)
 
 /*
- * Invariants: each of the capacity headers in pool is either free (on
- * the free list through hnext, data NULL) or in use (on the chain of
+ * Invariants: pool[fresh..capacity) have never been used and are not
+ * touched (so an empty cache costs address space, not memory); each of
+ * pool[0..fresh) is either free (on the free list through hnext, data
+ * NULL) or in use (on the chain of
  * buckets[hash & mask] and on the LRU ring, data allocated); the LRU
  * ring runs through the sentinel lru, lru.lru_next most recent;
  * stats.entries is the number in use; no two entries in use share a
@@ -37,6 +39,7 @@ struct cache {
 	size_t mask;
 	size_t capacity;
 	struct cache_entry *pool;
+	size_t fresh;			/* headers handed out so far */
 	struct cache_entry *free;
 	struct cache_entry lru;
 	uint64_t seed[2];
@@ -154,7 +157,7 @@ struct cache *
 cache_new(size_t capacity)
 {
 	struct cache *c;
-	size_t nbuckets = 1, i;
+	size_t nbuckets = 1;
 	ssize_t n;
 	int err;
 
@@ -174,10 +177,6 @@ cache_new(size_t capacity)
 		c->pool = calloc(capacity, sizeof(*c->pool));
 	if (c->buckets == NULL || (capacity > 0 && c->pool == NULL))
 		goto fail;
-	for (i = capacity; i > 0; i--) {
-		c->pool[i - 1].hnext = c->free;
-		c->free = &c->pool[i - 1];
-	}
 	do
 		n = getrandom(c->seed, sizeof(c->seed), 0);
 	while (n < 0 && errno == EINTR);
@@ -344,7 +343,7 @@ cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
 		free(e->data);
 		lru_unlink(e);
 	} else {
-		if (c->free == NULL) {
+		if (c->free == NULL && c->fresh == c->capacity) {
 			e = c->lru.lru_prev;
 			if (now >= e->expires)
 				c->stats.expired++;
@@ -352,8 +351,11 @@ cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
 				c->stats.evictions++;
 			entry_drop(c, e);
 		}
-		e = c->free;
-		c->free = e->hnext;
+		if (c->free) {
+			e = c->free;
+			c->free = e->hnext;
+		} else
+			e = &c->pool[c->fresh++];
 		e->hash = hash;
 		e->qtype = k->qtype;
 		e->qclass = k->qclass;

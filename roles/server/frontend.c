@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,8 +185,12 @@ conn_flush(struct server *s, struct tcp_conn *c)
 	return 0;
 }
 
+/*
+ * Append a reply.  Flushing is the caller's: conn_process() answers a
+ * whole read's worth of queries, then writes once.
+ */
 static int
-conn_queue(struct server *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
+conn_append(struct server *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
 	size_t need = c->outlen + 2 + len;
 
@@ -216,7 +222,7 @@ conn_queue(struct server *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
 	c->out[c->outlen + 1] = (uint8_t)len;
 	memcpy(c->out + c->outlen + 2, msg, len);
 	c->outlen += 2 + len;
-	return conn_flush(s, c);
+	return 0;
 }
 
 void
@@ -231,7 +237,8 @@ server_reply(struct server *s, const struct client *cl, const uint8_t *msg, size
 	}
 	if (cl->conn->w.fd < 0 || cl->conn->gen != cl->conn_gen)
 		return;		/* the client left while we asked */
-	conn_queue(s, cl->conn, msg, len);
+	if (conn_append(s, cl->conn, msg, len) == 0)
+		conn_flush(s, cl->conn);
 }
 
 void
@@ -262,6 +269,9 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 		close(fd);
 		return;
 	}
+	/* replies are whole messages written at once: Nagle would only hold
+	 * them back for the client's delayed ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->w.fd = fd;
 	c->inlen = c->outlen = c->outdone = 0;
 	c->inflight = 0;
@@ -304,7 +314,7 @@ conn_process(struct server *s, struct tcp_conn *c)
 			return -1;	/* closed under us by an immediate reply */
 		if (n) {
 			server_count_reply(s, s->reply + 2, n);
-			if (conn_queue(s, c, s->reply + 2, n) < 0)
+			if (conn_append(s, c, s->reply + 2, n) < 0)
 				return -1;
 		}
 	}
