@@ -279,9 +279,10 @@ creator_handle_bind(struct creator *c, struct conn *p, const struct fdt_msg *req
 		reply(p, &rep, NULL, 0);
 		return;
 	}
+	/* reply first: the peer waits on it, the log line waits on nobody */
+	reply(p, &rep, fds, (size_t)n);
 	log_info("granted %s to pid %d uid %u (%s)", what, (int)p->pid,
 	    (unsigned)p->uid, fresh == n ? "new" : fresh ? "partly held" : "held");
-	reply(p, &rep, fds, (size_t)n);
 }
 
 static void
