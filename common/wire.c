@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/fdpass.h"
 
@@ -293,6 +294,21 @@ fdt_msg_recv(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int flags)
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+void
+fdt_msg_refuse(int sock, int err)
+{
+	struct fdt_msg m;
+	char sink[FDT_MSG_SIZE];
+
+	fdt_msg_init(&m, FDT_MSG_ERROR, 0);
+	m.status = (uint32_t)err;
+	fdt_msg_send(sock, &m, NULL, 0);
+	shutdown(sock, SHUT_RD);
+	while (recv(sock, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	close(sock);
 }
 
 const char *

@@ -162,6 +162,14 @@ size_t fdt_msg_nfds(const struct fdt_msg *m);
 int fdt_msg_send(int sock, const struct fdt_msg *m, const int *fds, size_t nfds);
 int fdt_msg_recv(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int flags);
 
+/*
+ * Turn a connected peer away with a reason it can read: an ERROR record
+ * with id 0 and status err, then close.  Closing a UNIX socket with
+ * unread records would make the peer's next read fail with ECONNRESET
+ * before it sees the error, so its sends are stopped and drained first.
+ */
+void fdt_msg_refuse(int sock, int err);
+
 const char *fdt_msg_type_name(unsigned type);
 const char *fdt_proto_name(unsigned proto);
 

@@ -226,26 +226,6 @@ reply_error(struct conn *p, uint32_t id, int err)
 	reply(p, &m, NULL, 0);
 }
 
-/*
- * Turn a peer away with a reason it can read.  Closing a UNIX socket with
- * unread records makes the peer's next read fail with ECONNRESET before it
- * sees our error record, so stop its sends and drain what it sent first.
- */
-static void
-peer_refuse(struct conn *p, int err)
-{
-	char sink[FDT_MSG_SIZE];
-
-	reply_error(p, 0, err);
-	if (p->fd < 0)
-		return;		/* could not even say why; already closed */
-	shutdown(p->fd, SHUT_RD);
-	while (recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-		;
-	close(p->fd);
-	p->fd = -1;
-}
-
 static int
 policy_allows(const struct creator *c, const struct fdt_bind *b)
 {
@@ -370,31 +350,28 @@ peer_add(struct creator *c, int fd, int check)
 {
 	struct peercred pc;
 	struct conn *p = peer_slot(c);
-	struct conn tmp = { .kind = CONN_PEER, .fd = fd };
 	int r;
 
 	if ((r = peercred_get(fd, &pc)) < 0) {
 		close(fd);
 		return r;
 	}
-	tmp.pid = pc.pid;
-	tmp.uid = pc.uid;
-	tmp.gid = pc.gid;
 	if (check && !peercred_allowed(&pc, c->allow_uid, c->nallow_uid,
 	    c->allow_gid, c->nallow_gid)) {
 		log_warnx("refused connection from pid %d uid %u gid %u: not root, "
-		    "not in --allow-uid or --allow-gid", (int)tmp.pid,
-		    (unsigned)tmp.uid, (unsigned)tmp.gid);
-		peer_refuse(&tmp, EACCES);
+		    "not in --allow-uid or --allow-gid", (int)pc.pid,
+		    (unsigned)pc.uid, (unsigned)pc.gid);
+		fdt_msg_refuse(fd, EACCES);
 		return 0;
 	}
 	if (!p) {
 		log_warnx("refused connection from pid %d uid %u: --max-peers reached",
-		    (int)tmp.pid, (unsigned)tmp.uid);
-		peer_refuse(&tmp, EUSERS);
+		    (int)pc.pid, (unsigned)pc.uid);
+		fdt_msg_refuse(fd, EUSERS);
 		return 0;
 	}
-	*p = tmp;
+	*p = (struct conn){ .kind = CONN_PEER, .fd = fd, .pid = pc.pid,
+		.uid = pc.uid, .gid = pc.gid };
 	if ((r = watch(c, p)) < 0) {
 		close(fd);
 		p->fd = -1;

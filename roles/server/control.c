@@ -169,18 +169,9 @@ server_dispatch_control_listen(struct server *s)
 	}
 	if (!peercred_allowed(&pc, &s->run_uid, 1, &s->control_gid,
 	    s->control_gid == (gid_t)-1 ? 0 : 1)) {
-		struct fdt_msg m;
-		char sink[FDT_MSG_SIZE];
 		log_warnx("refused control connection from pid %d uid %u: not root, "
 		    "not us, not in the control group", (int)pc.pid, (unsigned)pc.uid);
-		fdt_msg_init(&m, FDT_MSG_ERROR, 0);
-		m.status = EACCES;
-		fdt_msg_send(fd, &m, NULL, 0);
-		/* unread records would turn our error into its ECONNRESET */
-		shutdown(fd, SHUT_RD);
-		while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-			;
-		close(fd);
+		fdt_msg_refuse(fd, EACCES);
 		return;
 	}
 	for (size_t i = 0; i < SERVER_MAX_CONTROL && !c; i++)
