@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "roles/roles.h"
 
@@ -31,6 +32,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: fdtool ROLE [options]   (or run as fdtool-ROLE)\n"
 	    "       fdtool ROLE --help\n"
+	    "       fdtool help\n"
 	    "       fdtool --version\n\nroles:\n");
 	for (size_t i = 0; i < NROLES; i++)
 		fprintf(f, "  %-9s %s\n", roles[i].name, roles[i].summary);
@@ -45,13 +47,14 @@ find_role(const char *name)
 	return NULL;
 }
 
+/* --help or --version anywhere before "--": answered here for every role. */
 static int
-wants_help(int argc, char **argv)
+wants(int argc, char **argv, const char *a, const char *b)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return 0;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], a) == 0 || (b && strcmp(argv[i], b) == 0))
 			return 1;
 	}
 	return 0;
@@ -60,10 +63,19 @@ wants_help(int argc, char **argv)
 static int
 run(const struct role *r, int argc, char **argv)
 {
-	if (wants_help(argc, argv)) {
+	char comm[16];
+
+	if (wants(argc, argv, "--help", "-h")) {
 		fputs(r->usage, stdout);
 		return EXIT_OK;
 	}
+	if (wants(argc, argv, "--version", NULL)) {
+		printf("fdtool %s\n", FDTOOL_VERSION);
+		return EXIT_OK;
+	}
+	/* ps and ss show the role, also when we were exec'd as /proc/self/exe */
+	snprintf(comm, sizeof(comm), "fdtool-%s", r->name);
+	prctl(PR_SET_NAME, comm);
 	return r->main(argc, argv);
 }
 
@@ -86,7 +98,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;
 	}

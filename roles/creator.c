@@ -24,11 +24,16 @@ const char creator_usage[] =
 "  --max-sockets N     hold at most N sockets (default 64); past it: EDQUOT\n"
 "  --max-peers N       at most N peers at once (default 32)\n"
 "  --log-level LEVEL   error, warning, info (default) or debug\n"
+"  --config FILE       read the [creator] section of FILE (default\n"
+"                      " FDTOOL_CONFIG_FILE " if it exists);\n"
+"                      the command line overrides it\n"
+"  --no-config         read no configuration file\n"
+"  --check-config      check the settings, print them, exit 0 or 1\n"
+"  --version           the version\n"
 "  --help              this text\n";
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
@@ -51,6 +56,7 @@ const char creator_usage[] =
 #include "common/priv.h"
 #include "common/unixsock.h"
 #include "roles/creator.h"
+#include "roles/options.h"
 #include "roles/roles.h"
 
 #define CREATOR_MAX_ALLOW	64
@@ -78,6 +84,9 @@ struct creator {
 	const char *user;
 	size_t max_sockets;
 	size_t max_peers;
+	int log_level;
+	int check_config;
+	const char *config_file;	/* the file read, or NULL */
 
 	struct creator_table table;
 	int epfd;
@@ -86,27 +95,87 @@ struct creator {
 	int quit;
 };
 
-static int
-parse_count(const char *s, size_t max, size_t *out)
-{
-	char *end;
-	unsigned long v;
+enum { O_LISTEN = 256, O_FD, O_ALLOW, O_UID, O_GID, O_USER, O_MAXS, O_MAXP,
+    O_LOG, O_CHECK };
 
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
+static int
+creator_apply(void *arg, int id, const struct opt_ctx *o)
+{
+	struct creator *c = arg;
+	unsigned long v;
+	const char *why;
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	switch (id) {
+	case O_LISTEN:
+		c->listen_path = o->arg;
+		return 0;
+	case O_FD:
+		if ((r = opt_number(o, 3, INT_MAX, &v)) == 0)
+			c->inherited_fd = (int)v;
+		return r;
+	case O_ALLOW:
+		if (c->nallow == CREATOR_MAX_ALLOW)
+			return opt_error(o, "too many (at most %d)", CREATOR_MAX_ALLOW);
+		if (endpoint_parse(o->arg, 0, 0, &c->allow[c->nallow], &why) < 0)
+			return opt_error(o, "%s", why);
+		c->nallow++;
+		return 0;
+	case O_UID:
+		if (c->nallow_uid == CREATOR_MAX_IDS)
+			return opt_error(o, "too many (at most %d)", CREATOR_MAX_IDS);
+		if (priv_lookup_user(o->arg, &uid, &gid) < 0)
+			return opt_error(o, "no such user");
+		c->allow_uid[c->nallow_uid++] = uid;
+		return 0;
+	case O_GID:
+		if (c->nallow_gid == CREATOR_MAX_IDS)
+			return opt_error(o, "too many (at most %d)", CREATOR_MAX_IDS);
+		if (priv_lookup_group(o->arg, &c->allow_gid[c->nallow_gid]) < 0)
+			return opt_error(o, "no such group");
+		c->nallow_gid++;
+		return 0;
+	case O_USER:
+		c->user = o->arg;
+		return 0;
+	case O_MAXS:
+		if ((r = opt_number(o, 0, 65536, &v)) == 0)
+			c->max_sockets = v;
+		return r;
+	case O_MAXP:
+		if ((r = opt_number(o, 1, 4096, &v)) == 0)
+			c->max_peers = v;
+		return r;
+	case O_LOG:
+		if ((r = log_level_parse(o->arg)) < 0)
+			return opt_error(o, "not error, warning, info or debug");
+		c->log_level = r;
+		return 0;
+	case O_CHECK:
+		c->check_config = 1;
+		return 0;
+	}
+	return opt_error(o, "not handled");
+}
+
+static void
+creator_reset(void *arg, int id)
+{
+	struct creator *c = arg;
+
+	if (id == O_ALLOW)
+		c->nallow = 0;
+	else if (id == O_UID)
+		c->nallow_uid = 0;
+	else if (id == O_GID)
+		c->nallow_gid = 0;
 }
 
 static int
 creator_parse(struct creator *c, int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_FD, O_ALLOW, O_UID, O_GID, O_USER, O_MAXS,
-	    O_MAXP, O_LOG };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "fd", required_argument, NULL, O_FD },
@@ -117,75 +186,62 @@ creator_parse(struct creator *c, int argc, char **argv)
 		{ "max-sockets", required_argument, NULL, O_MAXS },
 		{ "max-peers", required_argument, NULL, O_MAXP },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
+		{ "check-config", no_argument, NULL, O_CHECK },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *why;
-	size_t n;
-	int o, r;
+	static const char *const repeatable[] = { "allow", "allow-uid", "allow-gid", NULL };
+	static const char *const cmdline_only[] = { "fd", "check-config", NULL };
+	const struct role_options ro = {
+		.role = "creator",
+		.longopts = opts,
+		.repeatable = repeatable,
+		.cmdline_only = cmdline_only,
+		.default_file = FDTOOL_CONFIG_FILE,
+		.apply = creator_apply,
+		.reset = creator_reset,
+	};
+	int r;
 
-	opterr = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case O_LISTEN:
-			c->listen_path = optarg;
-			break;
-		case O_FD:
-			if (parse_count(optarg, INT_MAX, &n) < 0 || n < 3)
-				return role_usage_error("creator",
-				    "--fd %s: not a descriptor number above 2", optarg);
-			c->inherited_fd = (int)n;
-			break;
-		case O_ALLOW:
-			if (c->nallow == CREATOR_MAX_ALLOW)
-				return role_usage_error("creator", "too many --allow");
-			if (endpoint_parse(optarg, 0, 0, &c->allow[c->nallow], &why) < 0)
-				return role_usage_error("creator", "--allow %s: %s", optarg, why);
-			c->nallow++;
-			break;
-		case O_UID: {
-			uid_t uid;
-			gid_t gid;
-			if (c->nallow_uid == CREATOR_MAX_IDS)
-				return role_usage_error("creator", "too many --allow-uid");
-			if (priv_lookup_user(optarg, &uid, &gid) < 0)
-				return role_usage_error("creator", "--allow-uid %s: no such user", optarg);
-			c->allow_uid[c->nallow_uid++] = uid;
-			break;
-		}
-		case O_GID:
-			if (c->nallow_gid == CREATOR_MAX_IDS)
-				return role_usage_error("creator", "too many --allow-gid");
-			if (priv_lookup_group(optarg, &c->allow_gid[c->nallow_gid]) < 0)
-				return role_usage_error("creator", "--allow-gid %s: no such group", optarg);
-			c->nallow_gid++;
-			break;
-		case O_USER:
-			c->user = optarg;
-			break;
-		case O_MAXS:
-			if (parse_count(optarg, 65536, &c->max_sockets) < 0)
-				return role_usage_error("creator", "--max-sockets %s: not a number up to 65536", optarg);
-			break;
-		case O_MAXP:
-			if (parse_count(optarg, 4096, &c->max_peers) < 0 || c->max_peers == 0)
-				return role_usage_error("creator", "--max-peers %s: not a number from 1 to 4096", optarg);
-			break;
-		case O_LOG:
-			if ((r = log_level_parse(optarg)) < 0)
-				return role_usage_error("creator", "--log-level %s: unknown level", optarg);
-			log_init("fdtool creator", (enum log_level)r);
-			break;
-		default:
-			return role_usage_error("creator", "unknown option or missing argument: %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return role_usage_error("creator", "unexpected argument: %s", argv[optind]);
+	if ((r = role_options_parse(&ro, c, argc, argv, &c->config_file)) != 0)
+		return r;
 	if (!c->listen_path == (c->inherited_fd < 0))
 		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
 	return 0;
+}
+
+/* --check-config: the settings it would run with, as a [creator] section. */
+static int
+creator_check(const struct creator *c)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	char buf[ENDPOINT_STRLEN];
+	uid_t uid;
+	gid_t gid;
+
+	if (priv_lookup_user(c->user, &uid, &gid) < 0) {
+		fprintf(stderr, "fdtool creator: user %s: no such user\n", c->user);
+		return EXIT_RUNTIME;
+	}
+	printf("# fdtool creator: effective settings (from %s and the command line)\n",
+	    c->config_file ? c->config_file : "no configuration file");
+	printf("[creator]\n");
+	if (c->listen_path)
+		printf("listen = %s\n", c->listen_path);
+	else
+		printf("# fd = %d (command line only)\n", c->inherited_fd);
+	if (c->nallow == 0)
+		printf("# no allow: every request will be refused\n");
+	for (size_t i = 0; i < c->nallow; i++)
+		printf("allow = %s\n", endpoint_format(&c->allow[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < c->nallow_uid; i++)
+		printf("allow-uid = %u\n", (unsigned)c->allow_uid[i]);
+	for (size_t i = 0; i < c->nallow_gid; i++)
+		printf("allow-gid = %u\n", (unsigned)c->allow_gid[i]);
+	printf("user = %s\nmax-sockets = %zu\nmax-peers = %zu\nlog-level = %s\n",
+	    c->user, c->max_sockets, c->max_peers, levels[c->log_level]);
+	return EXIT_OK;
 }
 
 static int
@@ -495,6 +551,7 @@ creator_main(int argc, char **argv)
 		.user = "nobody",
 		.max_sockets = 64,
 		.max_peers = 32,
+		.log_level = LOG_LVL_INFO,
 	};
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -503,6 +560,9 @@ creator_main(int argc, char **argv)
 	log_init("fdtool creator", LOG_LVL_INFO);
 	if ((r = creator_parse(&c, argc, argv)) != 0)
 		return r;
+	if (c.check_config)
+		return creator_check(&c);
+	log_init("fdtool creator", (enum log_level)c.log_level);
 	if (c.inherited_fd >= 0)
 		c.max_peers = 1;
 

@@ -37,12 +37,17 @@ const char server_usage[] =
 "  --control-group GROUP    members may use the control socket too\n"
 "  --no-control             no control socket\n"
 "  --log-level LEVEL        error, warning, info (default) or debug\n"
+"  --config FILE            read the [server] section of FILE (default\n"
+"                           " FDTOOL_CONFIG_FILE " if it exists);\n"
+"                           the command line overrides it\n"
+"  --no-config              read no configuration file\n"
+"  --check-config           check the settings, print them, exit 0 or 1\n"
+"  --version                the version\n"
 "  --help                   this text\n"
 "\n"
 "Signals: SIGTERM/SIGINT stop it (and its creator); SIGHUP re-reads --hosts.\n";
 
 #include <errno.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
@@ -66,153 +71,6 @@ const char server_usage[] =
 #include "roles/server/server.h"
 
 #define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
-
-/* A number option in [min, max]; a usage error says so. */
-static int
-num_opt(const char *opt, const char *arg, unsigned long min, unsigned long max,
-    unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	if (*arg < '0' || *arg > '9' || errno || *end || *out < min || *out > max) {
-		role_usage_error("server", "%s %s: not a number from %lu to %lu", opt,
-		    arg, min, max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-server_parse(struct server_config *cfg, int argc, char **argv)
-{
-	enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
-	    O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
-	    O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL };
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "upstream", required_argument, NULL, O_UPSTREAM },
-		{ "creator", required_argument, NULL, O_CREATOR },
-		{ "user", required_argument, NULL, O_USER },
-		{ "hosts", required_argument, NULL, O_HOSTS },
-		{ "no-hosts", no_argument, NULL, O_NOHOSTS },
-		{ "resolv-conf", required_argument, NULL, O_RESOLV },
-		{ "cache-size", required_argument, NULL, O_CACHE },
-		{ "min-ttl", required_argument, NULL, O_MINTTL },
-		{ "max-ttl", required_argument, NULL, O_MAXTTL },
-		{ "upstream-timeout", required_argument, NULL, O_UPTIMEOUT },
-		{ "max-tcp", required_argument, NULL, O_MAXTCP },
-		{ "tcp-idle-timeout", required_argument, NULL, O_TCPIDLE },
-		{ "max-pending", required_argument, NULL, O_MAXPEND },
-		{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
-		{ "log-level", required_argument, NULL, O_LOG },
-		{ "control", required_argument, NULL, O_CONTROL },
-		{ "control-group", required_argument, NULL, O_CONTROL_GROUP },
-		{ "no-control", no_argument, NULL, O_NOCONTROL },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *why;
-	unsigned long v;
-	int o, r;
-
-	opterr = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case O_LISTEN:
-			if (cfg->nlisten == SERVER_MAX_LISTEN)
-				return role_usage_error("server", "too many --listen");
-			if (endpoint_parse(optarg, LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten], &why) < 0)
-				return role_usage_error("server", "--listen %s: %s", optarg, why);
-			cfg->nlisten++;
-			break;
-		case O_UPSTREAM:
-			if (cfg->nupstream == SERVER_MAX_UPSTREAM)
-				return role_usage_error("server", "too many --upstream");
-			if (endpoint_parse(optarg, LISTEN_FLAGS, 53, &cfg->upstream[cfg->nupstream], &why) < 0)
-				return role_usage_error("server", "--upstream %s: %s", optarg, why);
-			cfg->nupstream++;
-			break;
-		case O_CREATOR:
-			cfg->creator_path = optarg;
-			break;
-		case O_USER:
-			cfg->user = optarg;
-			break;
-		case O_HOSTS:
-			cfg->hosts_path = optarg;
-			break;
-		case O_NOHOSTS:
-			cfg->hosts_path = NULL;
-			break;
-		case O_RESOLV:
-			cfg->resolv_path = optarg;
-			break;
-		case O_CACHE:
-			if (num_opt("--cache-size", optarg, 0, 10000000, &v) < 0)
-				return EXIT_USAGE;
-			cfg->cache_size = v;
-			break;
-		case O_MINTTL:
-			if (num_opt("--min-ttl", optarg, 0, 604800, &v) < 0)
-				return EXIT_USAGE;
-			cfg->min_ttl = (uint32_t)v;
-			break;
-		case O_MAXTTL:
-			if (num_opt("--max-ttl", optarg, 0, 604800, &v) < 0)
-				return EXIT_USAGE;
-			cfg->max_ttl = (uint32_t)v;
-			break;
-		case O_UPTIMEOUT:
-			if (num_opt("--upstream-timeout", optarg, 10, 60000, &v) < 0)
-				return EXIT_USAGE;
-			cfg->upstream_timeout_ms = (unsigned)v;
-			break;
-		case O_MAXTCP:
-			if (num_opt("--max-tcp", optarg, 0, 65536, &v) < 0)
-				return EXIT_USAGE;
-			cfg->max_tcp = v;
-			break;
-		case O_TCPIDLE:
-			if (num_opt("--tcp-idle-timeout", optarg, 10, 3600000, &v) < 0)
-				return EXIT_USAGE;
-			cfg->tcp_idle_ms = (unsigned)v;
-			break;
-		case O_MAXPEND:
-			if (num_opt("--max-pending", optarg, 1, 65536, &v) < 0)
-				return EXIT_USAGE;
-			cfg->max_pending = v;
-			break;
-		case O_NOSANDBOX:
-			cfg->no_sandbox = 1;
-			break;
-		case O_CONTROL:
-			cfg->control_path = optarg;
-			cfg->control_explicit = 1;
-			break;
-		case O_CONTROL_GROUP:
-			cfg->control_group = optarg;
-			break;
-		case O_NOCONTROL:
-			cfg->control_path = NULL;
-			break;
-		case O_LOG:
-			if ((r = log_level_parse(optarg)) < 0)
-				return role_usage_error("server", "--log-level %s: unknown level", optarg);
-			cfg->log_level = r;
-			break;
-		default:
-			return role_usage_error("server", "unknown option or missing argument: %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return role_usage_error("server", "unexpected argument: %s", argv[optind]);
-	if (cfg->min_ttl > cfg->max_ttl)
-		return role_usage_error("server", "--min-ttl is above --max-ttl");
-	return 0;
-}
 
 /* Whether ::1 is configured, so the default can listen there too. */
 static int
@@ -608,23 +466,15 @@ server_main(int argc, char **argv)
 	gid_t gid = 0;
 	int r;
 
-	s.cfg = (struct server_config){
-		.user = "nobody",
-		.hosts_path = "/etc/hosts",
-		.resolv_path = "/etc/resolv.conf",
-		.cache_size = 10000,
-		.max_ttl = 86400,
-		.max_tcp = 128,
-		.max_pending = 1024,
-		.tcp_idle_ms = 10000,
-		.upstream_timeout_ms = 1500,
-		.log_level = LOG_LVL_INFO,
-		.control_path = "/run/fdtool/control.sock",
-	};
+	server_config_defaults(&s.cfg);
 	s.creator.fd = s.creator_pid.fd = -1;
 	log_init("fdtool server", LOG_LVL_INFO);
-	if ((r = server_parse(&s.cfg, argc, argv)) != 0)
+	if ((r = server_config_parse(&s.cfg, argc, argv)) != 0)
 		return r;
+	if (s.cfg.check_config) {
+		default_listen(&s.cfg);
+		return server_config_check(&s.cfg, stdout);
+	}
 	log_init("fdtool server", (enum log_level)s.cfg.log_level);
 
 	/* setup: everything that needs privilege or the filesystem */

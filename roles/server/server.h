@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -159,6 +160,8 @@ struct server_config {
 	const char *control_path;	/* NULL: --no-control */
 	int control_explicit;		/* given, so failing to make it is fatal */
 	const char *control_group;
+	int check_config;		/* --check-config: print, do not run */
+	const char *config_file;	/* the file read, or NULL */
 };
 
 struct server {
@@ -247,5 +250,10 @@ int server_counter_at(const struct server *s, size_t i, const char **name, uint6
 /* sockets.c: getting the listening sockets */
 int server_acquire_sockets(struct server *s, const char *user);
 void server_stop_creator(struct server *s);
+
+/* config.c: settings from the configuration file and the command line */
+void server_config_defaults(struct server_config *cfg);
+int server_config_parse(struct server_config *cfg, int argc, char **argv);
+int server_config_check(const struct server_config *cfg, FILE *f);
 
 #endif

@@ -146,7 +146,7 @@ bind_directly(struct server *s)
 }
 
 /*
- * fork + exec ourselves as `fdtool creator --fd 3 --user USER --allow
+ * fork + exec ourselves as `fdtool-creator --no-config --fd 3 --user USER --allow
  * SPEC...`.  The child keeps only the socketpair end (at 3) and stdio.
  */
 static int
@@ -159,8 +159,9 @@ spawn_creator(struct server *s, const char *user)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return -errno;
-	argv[argc++] = (char *)(uintptr_t)"fdtool";
-	argv[argc++] = (char *)(uintptr_t)"creator";
+	/* named by argv[0], so ps shows the role (and main sets comm to it) */
+	argv[argc++] = (char *)(uintptr_t)"fdtool-creator";
+	argv[argc++] = (char *)(uintptr_t)"--no-config";	/* exactly what we ask */
 	argv[argc++] = (char *)(uintptr_t)"--fd";
 	argv[argc++] = (char *)(uintptr_t)"3";
 	argv[argc++] = (char *)(uintptr_t)"--user";

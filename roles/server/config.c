@@ -1,0 +1,284 @@
+/*
+ * The server's settings: their defaults, the options that change them
+ * (from the configuration file's [server] section and the command line,
+ * through one table), and --check-config's print-out of the result.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/priv.h"
+#include "roles/options.h"
+#include "roles/roles.h"
+#include "roles/server/hosts.h"
+#include "roles/server/server.h"
+
+#define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
+
+enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
+    O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
+    O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL,
+    O_CHECK };
+
+static const struct option server_opts[] = {
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "upstream", required_argument, NULL, O_UPSTREAM },
+	{ "creator", required_argument, NULL, O_CREATOR },
+	{ "user", required_argument, NULL, O_USER },
+	{ "hosts", required_argument, NULL, O_HOSTS },
+	{ "no-hosts", no_argument, NULL, O_NOHOSTS },
+	{ "resolv-conf", required_argument, NULL, O_RESOLV },
+	{ "cache-size", required_argument, NULL, O_CACHE },
+	{ "min-ttl", required_argument, NULL, O_MINTTL },
+	{ "max-ttl", required_argument, NULL, O_MAXTTL },
+	{ "upstream-timeout", required_argument, NULL, O_UPTIMEOUT },
+	{ "max-tcp", required_argument, NULL, O_MAXTCP },
+	{ "tcp-idle-timeout", required_argument, NULL, O_TCPIDLE },
+	{ "max-pending", required_argument, NULL, O_MAXPEND },
+	{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
+	{ "log-level", required_argument, NULL, O_LOG },
+	{ "control", required_argument, NULL, O_CONTROL },
+	{ "control-group", required_argument, NULL, O_CONTROL_GROUP },
+	{ "no-control", no_argument, NULL, O_NOCONTROL },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
+	{ "check-config", no_argument, NULL, O_CHECK },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+server_config_defaults(struct server_config *cfg)
+{
+	*cfg = (struct server_config){
+		.user = "nobody",
+		.hosts_path = "/etc/hosts",
+		.resolv_path = "/etc/resolv.conf",
+		.cache_size = 10000,
+		.max_ttl = 86400,
+		.max_tcp = 128,
+		.max_pending = 1024,
+		.tcp_idle_ms = 10000,
+		.upstream_timeout_ms = 1500,
+		.log_level = LOG_LVL_INFO,
+		.control_path = "/run/fdtool/control.sock",
+	};
+}
+
+static int
+add_endpoint(const struct opt_ctx *o, struct endpoint *list, size_t *n, size_t max)
+{
+	const char *why;
+
+	if (*n == max)
+		return opt_error(o, "too many (at most %zu)", max);
+	if (endpoint_parse(o->arg, LISTEN_FLAGS, 53, &list[*n], &why) < 0)
+		return opt_error(o, "%s", why);
+	(*n)++;
+	return 0;
+}
+
+static int
+server_apply(void *arg, int id, const struct opt_ctx *o)
+{
+	struct server_config *cfg = arg;
+	unsigned long v;
+	int r;
+
+	switch (id) {
+	case O_LISTEN:
+		return add_endpoint(o, cfg->listen, &cfg->nlisten, SERVER_MAX_LISTEN);
+	case O_UPSTREAM:
+		return add_endpoint(o, cfg->upstream, &cfg->nupstream, SERVER_MAX_UPSTREAM);
+	case O_CREATOR:
+		cfg->creator_path = o->arg;
+		return 0;
+	case O_USER:
+		cfg->user = o->arg;
+		return 0;
+	case O_HOSTS:
+		cfg->hosts_path = o->arg;
+		return 0;
+	case O_NOHOSTS:
+		cfg->hosts_path = NULL;
+		return 0;
+	case O_RESOLV:
+		cfg->resolv_path = o->arg;
+		return 0;
+	case O_CACHE:
+		r = opt_number(o, 0, 10000000, &v);
+		cfg->cache_size = v;
+		return r;
+	case O_MINTTL:
+		r = opt_number(o, 0, 604800, &v);
+		cfg->min_ttl = (uint32_t)v;
+		return r;
+	case O_MAXTTL:
+		r = opt_number(o, 0, 604800, &v);
+		cfg->max_ttl = (uint32_t)v;
+		return r;
+	case O_UPTIMEOUT:
+		r = opt_number(o, 10, 60000, &v);
+		cfg->upstream_timeout_ms = (unsigned)v;
+		return r;
+	case O_MAXTCP:
+		r = opt_number(o, 0, 65536, &v);
+		cfg->max_tcp = v;
+		return r;
+	case O_TCPIDLE:
+		r = opt_number(o, 10, 3600000, &v);
+		cfg->tcp_idle_ms = (unsigned)v;
+		return r;
+	case O_MAXPEND:
+		r = opt_number(o, 1, 65536, &v);
+		cfg->max_pending = v;
+		return r;
+	case O_NOSANDBOX:
+		cfg->no_sandbox = 1;
+		return 0;
+	case O_CONTROL:
+		cfg->control_path = o->arg;
+		cfg->control_explicit = 1;
+		return 0;
+	case O_CONTROL_GROUP:
+		cfg->control_group = o->arg;
+		return 0;
+	case O_NOCONTROL:
+		cfg->control_path = NULL;
+		return 0;
+	case O_LOG:
+		if ((r = log_level_parse(o->arg)) < 0)
+			return opt_error(o, "not error, warning, info or debug");
+		cfg->log_level = r;
+		return 0;
+	case O_CHECK:
+		cfg->check_config = 1;
+		return 0;
+	}
+	return opt_error(o, "not handled");
+}
+
+static void
+server_reset(void *arg, int id)
+{
+	struct server_config *cfg = arg;
+
+	if (id == O_LISTEN)
+		cfg->nlisten = 0;
+	else if (id == O_UPSTREAM)
+		cfg->nupstream = 0;
+}
+
+int
+server_config_parse(struct server_config *cfg, int argc, char **argv)
+{
+	static const char *const repeatable[] = { "listen", "upstream", NULL };
+	static const char *const cmdline_only[] = { "check-config", NULL };
+	const struct role_options ro = {
+		.role = "server",
+		.longopts = server_opts,
+		.repeatable = repeatable,
+		.cmdline_only = cmdline_only,
+		.default_file = FDTOOL_CONFIG_FILE,
+		.apply = server_apply,
+		.reset = server_reset,
+	};
+	int r;
+
+	if ((r = role_options_parse(&ro, cfg, argc, argv, &cfg->config_file)) != 0)
+		return r;
+	if (cfg->min_ttl > cfg->max_ttl) {
+		fprintf(stderr, "fdtool server: min-ttl (%u) is above max-ttl (%u)\n",
+		    cfg->min_ttl, cfg->max_ttl);
+		return cfg->config_file ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void
+print_endpoints(FILE *f, const char *name, const struct endpoint *eps, size_t n)
+{
+	char buf[ENDPOINT_STRLEN];
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s = %s\n", name, endpoint_format(&eps[i], buf, sizeof(buf)));
+}
+
+static void
+print_path(FILE *f, const char *name, const char *path, const char *none)
+{
+	if (path)
+		fprintf(f, "%s = %s\n", name, path);
+	else
+		fprintf(f, "%s = yes\n", none);
+}
+
+/*
+ * --check-config: what the server would run with, as a [server] section
+ * that is itself a valid configuration.  Names that must exist at start
+ * (users, groups, files) are looked up too: a typo fails here, not later.
+ */
+int
+server_config_check(const struct server_config *cfg, FILE *f)
+{
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	struct endpoint found[SERVER_MAX_UPSTREAM];
+	uid_t uid;
+	gid_t gid;
+	int bad = 0, n;
+
+	if (priv_lookup_user(cfg->user, &uid, &gid) < 0) {
+		fprintf(stderr, "fdtool server: user %s: no such user\n", cfg->user);
+		bad = 1;
+	}
+	if (cfg->control_group && priv_lookup_group(cfg->control_group, &gid) < 0) {
+		fprintf(stderr, "fdtool server: control-group %s: no such group\n",
+		    cfg->control_group);
+		bad = 1;
+	}
+	if (cfg->hosts_path && access(cfg->hosts_path, R_OK) != 0) {
+		fprintf(stderr, "fdtool server: hosts %s: %s\n", cfg->hosts_path, strerror(errno));
+		bad = 1;
+	}
+	if (cfg->nupstream == 0 &&
+	    (n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM)) < 0) {
+		fprintf(stderr, "fdtool server: no upstream, and resolv-conf %s: %s\n",
+		    cfg->resolv_path, strerror(-n));
+		bad = 1;
+	}
+	if (bad)
+		return EXIT_RUNTIME;
+
+	fprintf(f, "# fdtool server: effective settings (from %s and the command line)\n",
+	    cfg->config_file ? cfg->config_file : "no configuration file");
+	fprintf(f, "[server]\n");
+	print_endpoints(f, "listen", cfg->listen, cfg->nlisten);
+	if (cfg->nupstream == 0) {
+		n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
+		fprintf(f, "# no upstream given: the nameservers of %s at start, "
+		    "less our own addresses; now:\n", cfg->resolv_path);
+		for (int i = 0; i < n; i++) {
+			char buf[ENDPOINT_STRLEN];
+			fprintf(f, "#   %s\n", endpoint_format(&found[i], buf, sizeof(buf)));
+		}
+	}
+	print_endpoints(f, "upstream", cfg->upstream, cfg->nupstream);
+	if (cfg->creator_path)
+		fprintf(f, "creator = %s\n", cfg->creator_path);
+	fprintf(f, "user = %s\n", cfg->user);
+	print_path(f, "hosts", cfg->hosts_path, "no-hosts");
+	fprintf(f, "resolv-conf = %s\n", cfg->resolv_path);
+	fprintf(f, "cache-size = %zu\n", cfg->cache_size);
+	fprintf(f, "min-ttl = %u\nmax-ttl = %u\n", cfg->min_ttl, cfg->max_ttl);
+	fprintf(f, "upstream-timeout = %u\n", cfg->upstream_timeout_ms);
+	fprintf(f, "max-tcp = %zu\n", cfg->max_tcp);
+	fprintf(f, "tcp-idle-timeout = %u\n", cfg->tcp_idle_ms);
+	fprintf(f, "max-pending = %zu\n", cfg->max_pending);
+	fprintf(f, "no-sandbox = %s\n", cfg->no_sandbox ? "yes" : "no");
+	print_path(f, "control", cfg->control_path, "no-control");
+	if (cfg->control_group)
+		fprintf(f, "control-group = %s\n", cfg->control_group);
+	fprintf(f, "log-level = %s\n", levels[cfg->log_level]);
+	return EXIT_OK;
+}
