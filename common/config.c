@@ -56,7 +56,7 @@ strip_comment(char *s)
 static int
 is_name(const char *s)
 {
-	if (!*s)
+	if (!islower((unsigned char)*s))	/* "--listen" is a typo, not a name */
 		return 0;
 	for (; *s; s++)
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))

@@ -150,3 +150,156 @@ Test(cli, runtime_failure_exits_1)
 	cr_assert_eq(r.code, 1, "a bad inherited descriptor is a runtime failure");
 	cr_assert(strstr(r.err, "--fd 999"), "%s", r.err);
 }
+
+Test(cli, help_as_a_word_and_version_per_role)
+{
+	static char roles[][8] = { "creator", "server", "control" };
+	struct result r;
+
+	RUN(&r, "help");
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "usage: fdtool ROLE"), "%s", r.out);
+	for (size_t i = 0; i < 3; i++) {
+		RUN(&r, roles[i], "--version");
+		cr_assert_eq(r.code, 0, "%s", roles[i]);
+		cr_assert(strncmp(r.out, "fdtool ", 7) == 0, "%s: '%s'", roles[i], r.out);
+	}
+}
+
+/* A configuration file in a fresh directory; returns its path. */
+static char *
+conf(const char *text)
+{
+	static char path[128];
+	char dir[64];
+	FILE *f;
+
+	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
+	snprintf(path, sizeof(path), "%s/fdtool.conf", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static int
+has_line(const char *out, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = out; (p = strstr(p, line)); p++)
+		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+Test(cli, check_config_prints_the_file_under_the_command_line)
+{
+	char *path = conf("[server]\n"
+	    "user = root\n"
+	    "listen = 127.0.0.1:5353\n"
+	    "listen = [::1]:5353\n"
+	    "upstream = 192.0.2.1\n"
+	    "cache-size = 500\n"
+	    "no-hosts = yes\n"
+	    "[creator]\n"
+	    "listen = /run/elsewhere.sock\n");
+	struct result r;
+
+	RUN(&r, "server", "--config", path, "--check-config");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "[server]"), "%s", r.out);
+	cr_assert(has_line(r.out, "listen = both:127.0.0.1:5353"), "%s", r.out);
+	cr_assert(has_line(r.out, "listen = both:[::1]:5353"), "%s", r.out);
+	cr_assert(has_line(r.out, "upstream = both:192.0.2.1:53"), "%s", r.out);
+	cr_assert(has_line(r.out, "cache-size = 500"), "%s", r.out);
+	cr_assert(has_line(r.out, "no-hosts = yes"), "%s", r.out);
+	cr_assert(has_line(r.out, "max-ttl = 86400"), "defaults are printed too: %s", r.out);
+
+	/* one --listen replaces both of the file's; a single value just wins */
+	RUN(&r, "server", "--config", path, "--check-config", "--listen", "127.0.0.2",
+	    "--cache-size", "7", "--hosts", "/etc/hosts");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "listen = both:127.0.0.2:53"), "%s", r.out);
+	cr_assert(!strstr(r.out, "5353"), "the file's listen lines are replaced: %s", r.out);
+	cr_assert(has_line(r.out, "upstream = both:192.0.2.1:53"), "%s", r.out);
+	cr_assert(has_line(r.out, "cache-size = 7"), "%s", r.out);
+	cr_assert(has_line(r.out, "hosts = /etc/hosts"), "%s", r.out);
+
+	/* --no-config: the file is not read at all */
+	RUN(&r, "server", "--config", path, "--no-config", "--check-config");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "cache-size = 10000"), "%s", r.out);
+}
+
+Test(cli, check_config_output_is_itself_a_valid_configuration)
+{
+	char *path = conf("[server]\nuser = root\nupstream = 192.0.2.1:5300\n"
+	    "max-tcp = 9\ncontrol-group = root\nlog-level = debug\n");
+	struct result a, b;
+	char again[8192 + 16];
+
+	RUN(&a, "server", "--config", path, "--check-config");
+	cr_assert_eq(a.code, 0, "%s", a.err);
+	snprintf(again, sizeof(again), "%s", a.out);
+	path = conf(again);
+	RUN(&b, "server", "--config", path, "--check-config");
+	cr_assert_eq(b.code, 0, "%s", b.err);
+	/* the same settings; only the comment naming the file differs */
+	cr_assert_str_eq(strchr(a.out, '\n'), strchr(b.out, '\n'));
+}
+
+Test(cli, config_errors_name_file_and_line_and_exit_1)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[server]\nfrobnicate = 1\n", ":2: unknown option 'frobnicate' in [server]" },
+		{ "[server]\ncache-size = 1\ncache-size = 2\n", ":3: 'cache-size' given again (first on line 2)" },
+		{ "[server]\n\ncache-size = lots\n", ":3: cache-size = lots: not a number" },
+		{ "[server]\nlisten = 300.1.1.1\n", ":2: listen = 300.1.1.1:" },
+		{ "[server]\nno-sandbox = please\n", ":2: 'no-sandbox' takes yes or no" },
+		{ "[server]\nconfig = /etc/other.conf\n", ":2: 'config' can only be given on the command line" },
+		{ "cache-size = 1\n", ":1: 'cache-size' outside a section" },
+		{ "[server]\n[resolver]\n", ":2: unknown section [resolver]" },
+		/* the creator's section is checked for syntax by the server too */
+		{ "[creator]\nallow both:127.0.0.1:53\n", ":2: not a 'name = value' line" },
+	};
+	struct result r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *path = conf(cases[i].text);
+		RUN(&r, "server", "--config", path, "--check-config");
+		cr_assert_eq(r.code, 1, "case %zu: %s", i, r.err);
+		cr_assert(strstr(r.err, path) && strstr(r.err, cases[i].want),
+		    "case %zu: '%s'", i, r.err);
+		RUN(&r, "server", "--config", path, "--listen", "127.0.0.1:5353");
+		cr_assert_eq(r.code, 1, "case %zu: a bad file stops the server too", i);
+	}
+	RUN(&r, "server", "--config", "/nonexistent/fdtool.conf", "--check-config");
+	cr_assert_eq(r.code, 1);
+	cr_assert(strstr(r.err, "/nonexistent/fdtool.conf: No such file"), "%s", r.err);
+}
+
+Test(cli, creator_reads_its_own_section)
+{
+	char *path = conf("[server]\nlisten = 127.0.0.1\n"
+	    "[creator]\nlisten = /run/c.sock\nallow = both:127.0.0.1:53\n"
+	    "allow = udp:[::1]:8053-8060\nuser = root\nmax-peers = 3\n");
+	struct result r;
+
+	RUN(&r, "creator", "--config", path, "--check-config");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "listen = /run/c.sock"), "%s", r.out);
+	cr_assert(has_line(r.out, "allow = both:127.0.0.1:53"), "%s", r.out);
+	cr_assert(has_line(r.out, "allow = udp:[::1]:8053-8060"), "%s", r.out);
+	cr_assert(has_line(r.out, "max-peers = 3"), "%s", r.out);
+	RUN(&r, "creator", "--config", path, "--check-config", "--allow", "tcp:127.0.0.1:853");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "allow = tcp:127.0.0.1:853") && !strstr(r.out, "8053"),
+	    "--allow replaces the file's: %s", r.out);
+	path = conf("[creator]\nlisten = /run/c.sock\nfd = 3\n");
+	RUN(&r, "creator", "--config", path, "--check-config");
+	cr_assert_eq(r.code, 1);
+	cr_assert(strstr(r.err, "'fd' can only be given on the command line"), "%s", r.err);
+}
