@@ -1,6 +1,9 @@
 /*
  * stderr logging.  Every entry point preserves errno so that a log call
  * between a failing syscall and its error check cannot change the outcome.
+ * Where stderr goes is looked at once, in log_init: journald gets a <N>
+ * priority prefix and no time (it stamps lines itself), a terminal gets a
+ * local timestamp, and a pipe or file gets the plain line tests match.
  */
 #include "common/log.h"
 
@@ -10,9 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum log_dest { LOG_DEST_PLAIN, LOG_DEST_JOURNAL, LOG_DEST_TTY };
 
 static const char *log_ident = "fdtool";
 static enum log_level log_max = LOG_LVL_INFO;
+static enum log_dest log_to = LOG_DEST_PLAIN;
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -21,11 +30,54 @@ static const char *const level_names[] = {
 	[LOG_LVL_DEBUG] = "debug",
 };
 
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const int level_prio[] = {
+	[LOG_LVL_ERROR] = 3,
+	[LOG_LVL_WARN] = 4,
+	[LOG_LVL_INFO] = 6,
+	[LOG_LVL_DEBUG] = 7,
+};
+
+/*
+ * systemd sets JOURNAL_STREAM to the "dev:ino" of the stream it connected;
+ * it is ours only if stderr is still that stream (not redirected since).
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (!js || fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (end == js || *end != ':')
+		return 0;
+	js = end + 1;
+	ino = strtoull(js, &end, 10);
+	if (end == js || *end || errno)
+		return 0;
+	return dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino;
+}
+
 void
 log_init(const char *ident, enum log_level level)
 {
+	int saved = errno;
+
 	log_ident = ident;
 	log_max = level;
+	if (stderr_is_journal())
+		log_to = LOG_DEST_JOURNAL;
+	else if (isatty(STDERR_FILENO)) {
+		log_to = LOG_DEST_TTY;
+		tzset();	/* now, while /etc/localtime can still be read */
+	} else
+		log_to = LOG_DEST_PLAIN;
+	errno = saved;
 }
 
 int
@@ -39,10 +91,34 @@ log_level_parse(const char *name)
 	return -EINVAL;
 }
 
+/* "2026-11-22T21:40:00.123+01:00 ": ISO 8601, local time, milliseconds. */
+static void
+timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	long off;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!localtime_r(&ts.tv_sec, &tm)) {
+		buf[0] = '\0';
+		return;
+	}
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf + n, size - n, ".%03ld%c%02ld:%02ld ", ts.tv_nsec / 1000000,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+static void
+log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], prefix[48] = "";
 	int saved = errno;
 
 	if (level > log_max) {
@@ -50,11 +126,16 @@ log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
 		return;
 	}
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (log_to == LOG_DEST_JOURNAL)
+		snprintf(prefix, sizeof(prefix), "<%d>", level_prio[level]);
+	else if (log_to == LOG_DEST_TTY)
+		timestamp(prefix, sizeof(prefix));
 	if (err)
-		fprintf(stderr, "%s: %s: %s: %s\n", log_ident, level_names[level],
-		    line, strerror(err));
+		fprintf(stderr, "%s%s: %s: %s: %s\n", prefix, log_ident,
+		    level_names[level], line, strerror(err));
 	else
-		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level], line);
+		fprintf(stderr, "%s%s: %s: %s\n", prefix, log_ident,
+		    level_names[level], line);
 	errno = saved;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Logging for the roles: one line per event on stderr, prefixed with the
- * role and the level.  Library code in common/ never logs; it returns
+ * role and the level (and, under journald, a <N> syslog priority; on a
+ * terminal, a timestamp).  Library code in common/ never logs; it returns
  * -errno and the role reports it once, at the boundary.
  */
 #ifndef FDTOOL_LOG_H
@@ -10,6 +11,7 @@
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
+/* Sets the prefix and level, and looks once at where stderr goes. */
 void log_init(const char *ident, enum log_level level);
 int log_level_parse(const char *name);     /* level, or -EINVAL */
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -87,16 +88,28 @@ clear_stale(const char *path)
 	return unlink(path) == 0 ? 0 : -errno;
 }
 
+/*
+ * Bound and listening under a temporary name, then renamed into place: a
+ * client that sees PATH can connect at once (never ECONNREFUSED from a
+ * socket not yet listening), and a second starter never takes our
+ * half-made socket for a stale one.
+ */
 int
 unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sun;
+	char tmp[sizeof(sun.sun_path)];
 	mode_t old;
 	int fd, r;
 
 	if ((r = fill_addr(path, &sun)) < 0)
 		return r;
-	if ((r = make_parent(path, uid)) < 0 || (r = clear_stale(path)) < 0)
+	if (snprintf(tmp, sizeof(tmp), "%s~", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((r = make_parent(path, uid)) < 0 || (r = clear_stale(path)) < 0 ||
+	    (r = clear_stale(tmp)) < 0)
+		return r;
+	if ((r = fill_addr(tmp, &sun)) < 0)
 		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -106,15 +119,15 @@ unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	umask(old);
 	if (r != 0)
 		goto fail;
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) != 0)
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(tmp, uid, gid) != 0)
 		goto fail_unlink;
-	if (listen(fd, SOMAXCONN) != 0)
+	if (listen(fd, SOMAXCONN) != 0 || rename(tmp, path) != 0)
 		goto fail_unlink;
 	return fd;
 
 fail_unlink:
 	r = -errno;
-	unlink(path);
+	unlink(tmp);
 	close(fd);
 	return r;
 fail:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -302,4 +303,51 @@ Test(cli, creator_reads_its_own_section)
 	RUN(&r, "creator", "--config", path, "--check-config");
 	cr_assert_eq(r.code, 1);
 	cr_assert(strstr(r.err, "'fd' can only be given on the command line"), "%s", r.err);
+}
+
+/*
+ * A start that fails after the creator child was spawned (here: the
+ * upstream is the server itself) must reap that child before exiting.
+ * As a subreaper we inherit any orphan: there must be none.
+ */
+Test(cli, failed_start_leaves_no_creator_behind, .timeout = 30)
+{
+	struct result r;
+	pid_t orphan;
+	int status;
+
+	if (!is_root())
+		cr_skip_test("not root: the server spawns no creator child");
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	RUN(&r, "server", "--no-config", "--no-control", "--listen", "127.0.0.1:53",
+	    "--upstream", "127.0.0.1:53");
+	cr_assert_eq(r.code, 1, "%s", r.err);
+	cr_assert(strstr(r.err, "is this server itself"), "%s", r.err);
+	cr_assert(strstr(r.err, "granted"), "the creator was spawned: %s", r.err);
+	usleep(300 * 1000);
+	orphan = waitpid(-1, &status, WNOHANG);
+	cr_assert(orphan <= 0, "an orphaned creator (pid %d) was left to us", (int)orphan);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+/* The operator's creator refuses an address: the error names the --allow it lacks. */
+Test(cli, a_refusing_creator_names_the_missing_allow, .timeout = 30)
+{
+	char dir[64], sock[128];
+	struct result r;
+	pid_t cr;
+
+	if (!is_root())
+		cr_skip_test("not root: cannot bind port 53");
+	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
+	snprintf(sock, sizeof(sock), "%s/creator.sock", dir);
+	cr = spawn_fdtool((const char *const[]){ "fdtool", "creator", "--no-config",
+	    "--listen", sock, "--allow", "both:127.0.0.1:53", NULL }, NULL, -1);
+	cr_assert_eq(wait_for_socket(sock, 5000), 0);
+	RUN(&r, "server", "--no-config", "--no-control", "--creator", sock,
+	    "--listen", "127.0.0.1", "--listen", "127.0.0.1:5353", "--upstream", "192.0.2.1");
+	cr_assert_eq(r.code, 1, "%s", r.err);
+	cr_assert(strstr(r.err, "refused both:127.0.0.1:5353") &&
+	    strstr(r.err, "--allow both:127.0.0.1:5353"), "%s", r.err);
+	stop_child(cr, 5000);
 }

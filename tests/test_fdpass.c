@@ -68,7 +68,7 @@ raw_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 
 	cr_assert(nfds > 0 && nfds <= 64);
 	memset(&cm, 0, sizeof(cm));
-	c = CMSG_FIRSTHDR(&mh);
+	c = &cm.hdr;	/* CMSG_FIRSTHDR, which the optimiser thinks may be NULL */
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);

@@ -65,6 +65,7 @@ const char server_usage[] =
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/priv.h"
 #include "roles/roles.h"
 #include "roles/server/sandbox.h"
@@ -330,6 +331,14 @@ enter_sandbox(const struct server *s)
 	log_info("sandboxed (Landlock ABI %d): no file can be created or opened for writing", abi);
 }
 
+/* sd_notify: READY=1 once we answer (again, after a reload), and what we do. */
+static void
+notify_ready(const struct server *s)
+{
+	notify_send("READY=1\nSTATUS=answering on %zu sockets, %zu upstreams",
+	    s->nudp + s->ntcp, s->cfg.nupstream);
+}
+
 static void
 server_dispatch_signal(struct server *s)
 {
@@ -337,8 +346,10 @@ server_dispatch_signal(struct server *s)
 
 	while (read(s->signal.fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			notify_reloading();
 			log_info("SIGHUP: re-reading the hosts file");
 			load_hosts(s);
+			notify_ready(s);
 		} else {
 			log_info("signal %u: stopping", si.ssi_signo);
 			s->quit = 1;
@@ -458,6 +469,20 @@ log_config(const struct server *s)
 		log_info("upstream %s", endpoint_format(&s->cfg.upstream[i], buf, sizeof(buf)));
 }
 
+/*
+ * A start that fails after the creator child was spawned exits through
+ * fatal(): stop and reap the child on the way out, so no defunct process
+ * is left to whoever inherits it.
+ */
+static struct server *stop_at_exit;
+
+static void
+stop_creator_at_exit(void)
+{
+	if (stop_at_exit)
+		server_stop_creator(stop_at_exit);
+}
+
 int
 server_main(int argc, char **argv)
 {
@@ -478,6 +503,9 @@ server_main(int argc, char **argv)
 	log_init("fdtool server", (enum log_level)s.cfg.log_level);
 
 	/* setup: everything that needs privilege or the filesystem */
+	/* systemd's socket, connected before the drop and the sandbox */
+	if ((r = notify_open()) < 0)
+		log_warnx("NOTIFY_SOCKET: %s: systemd will not hear from us", strerror(-r));
 	default_listen(&s.cfg);
 	if (geteuid() == 0 && (r = priv_lookup_user(s.cfg.user, &uid, &gid)) < 0)
 		fatalx("--user %s: %s", s.cfg.user, r == -ENOENT ? "no such user" : strerror(-r));
@@ -486,6 +514,8 @@ server_main(int argc, char **argv)
 		fatal("epoll_create1");
 	if ((r = setup_signals(&s)) < 0)
 		fatalx("signals: %s", strerror(-r));
+	stop_at_exit = &s;
+	atexit(stop_creator_at_exit);
 	if ((r = server_acquire_sockets(&s, s.cfg.user)) < 0)
 		fatalx("cannot get the listening sockets: %s", strerror(-r));
 	default_upstreams(&s);
@@ -516,9 +546,11 @@ server_main(int argc, char **argv)
 	enter_sandbox(&s);
 	log_config(&s);
 	tick(&s);
+	notify_ready(&s);
 
 	/* loop */
 	server_loop(&s);
+	notify_send("STOPPING=1");
 
 	server_control_close(&s);
 	server_stop_creator(&s);

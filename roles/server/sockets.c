@@ -105,6 +105,15 @@ from_creator(struct server *s, int sock)
 
 		endpoint_to_bind(ep, ep->port_lo, &b);
 		n = creator_bind(sock, &b, fds, CREATOR_TIMEOUT_MS);
+		if (n == -EACCES && s->cfg.creator_path) {
+			/* the operator's creator: say what its policy lacks */
+			endpoint_format(ep, what, sizeof(what));
+			log_warnx("the creator at %s refused %s: its policy does not allow it; "
+			    "start it with --allow %s (allow = %s in its [creator] section), "
+			    "or give this server a --listen without it",
+			    s->cfg.creator_path, what, what, what);
+			return n;
+		}
 		if (n < 0) {
 			log_warnx("creator refused %s: %s", endpoint_format(ep, what,
 			    sizeof(what)), strerror(-n));

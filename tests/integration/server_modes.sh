@@ -164,7 +164,9 @@ S4=$!
 PIDS+=("$S4")
 exits "refused port" "$S4" 1
 check "refused port: stderr says the creator refused it" \
-	grep -q "creator refused both:127.0.0.1:5355" "$LOG4"
+	grep -q "creator at $CSOCK refused both:127.0.0.1:5355" "$LOG4"
+check "refused port: stderr names the --allow the creator lacks" \
+	grep -q -- "start it with --allow both:127.0.0.1:5355" "$LOG4"
 check "refused port: stderr says it cannot get its sockets" \
 	grep -q "cannot get the listening sockets: Permission denied" "$LOG4"
 check "refused port: creator logs the refusal" \
