@@ -72,11 +72,11 @@ log_init(const char *ident, enum log_level level)
 	log_max = level;
 	if (stderr_is_journal())
 		log_to = LOG_DEST_JOURNAL;
-	else if (isatty(STDERR_FILENO)) {
+	else if (isatty(STDERR_FILENO))
 		log_to = LOG_DEST_TTY;
-		tzset();	/* now, while /etc/localtime can still be read */
-	} else
+	else
 		log_to = LOG_DEST_PLAIN;
+	tzset();	/* now, while the sandbox still lets us read /etc/localtime */
 	errno = saved;
 }
 

@@ -27,6 +27,8 @@ const char control_usage[] =
 "  --timeout SEC        give up connecting or waiting for a reply after SEC seconds\n"
 "                       (default 10); a dump or load that makes progress goes on\n"
 "  --force              dump-cache may overwrite FILE\n"
+"  --version            the version\n"
+"  --help               this text\n"
 "\n"
 "Exit status: 0 on success, 1 on failure (with one line on stderr), 2 for usage.\n";
 

@@ -206,7 +206,9 @@ creator_parse(struct creator *c, int argc, char **argv)
 
 	if ((r = role_options_parse(&ro, c, argc, argv, &c->config_file)) != 0)
 		return r;
-	if (!c->listen_path == (c->inherited_fd < 0))
+	if (c->listen_path && c->inherited_fd >= 0)
+		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
+	if (!c->listen_path && c->inherited_fd < 0 && !c->check_config)
 		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
 	return 0;
 }
@@ -229,8 +231,10 @@ creator_check(const struct creator *c)
 	printf("[creator]\n");
 	if (c->listen_path)
 		printf("listen = %s\n", c->listen_path);
-	else
+	else if (c->inherited_fd >= 0)
 		printf("# fd = %d (command line only)\n", c->inherited_fd);
+	else
+		printf("# no listen: it must be given (--listen PATH or --fd N) to run\n");
 	if (c->nallow == 0)
 		printf("# no allow: every request will be refused\n");
 	for (size_t i = 0; i < c->nallow; i++)
@@ -459,6 +463,11 @@ creator_dispatch_signal(struct creator *c)
 
 	if (read(c->signal.fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		/* its policy holds only what root decided at start */
+		log_info("SIGHUP: nothing to re-read; restart the creator to change its policy");
+		return;
+	}
 	log_info("signal %u: exiting", si.ssi_signo);
 	c->quit = 1;
 }
@@ -467,7 +476,7 @@ static int
 setup_signals(struct creator *c)
 {
 	c->signal.kind = CONN_SIGNAL;
-	if ((c->signal.fd = daemon_signalfd(0)) < 0)
+	if ((c->signal.fd = daemon_signalfd(1)) < 0)
 		return c->signal.fd;
 	return watch(c, &c->signal);
 }

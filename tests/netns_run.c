@@ -1,8 +1,9 @@
 /*
  * netns_run PROGRAM [ARGS...]: run a test in a network namespace of its own
  * with loopback up, so the servers it starts never meet the host's ports,
- * and with the configuration directory hidden under an empty tmpfs, so an
- * installed fdtool.conf never leaks in.  Root gets new network and mount
+ * and with the host's fdtool configuration and runtime directories hidden
+ * under empty tmpfs mounts, so an installed fdtool.conf or a running
+ * daemon's control socket never leaks in.  Root gets new network and mount
  * namespaces; anyone else also a user namespace that maps only their own
  * ids, so a test still sees who it is.  Test-only: never installed.
  */
@@ -82,29 +83,47 @@ loopback_up(void)
 	return r;
 }
 
-/* An empty read-only tmpfs over dir, if it exists. */
+/*
+ * The host's fdtool files, each covered by an empty tmpfs in our mount
+ * namespace: configuration (read-only; the compiled-in default may be
+ * /etc/fdtool or under the install prefix, or both may be the same, which
+ * does no harm) and the runtime directory where servers put their default
+ * control socket, so tests never meet each other's sockets or a running
+ * daemon's.  Root makes /run/fdtool if it is missing, as a server would.
+ */
+static const struct {
+	const char *dir;
+	unsigned long flags;
+	int make;
+} covered[] = {
+	{ "/etc/fdtool", MS_RDONLY, 0 },
+	{ FDTOOL_CONFIG_DIR, MS_RDONLY, 0 },
+	{ "/run/fdtool", 0, 1 },
+};
+
 static int
-hide_dir(const char *dir)
+cover_dir(const char *dir, unsigned long flags, int make)
 {
 	struct stat st;
 
+	if (make && mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return -errno;
 	if (stat(dir, &st) != 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (mount("tmpfs", dir, "tmpfs", flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	    "mode=0755") != 0)
 		return -errno;
 	return 0;
 }
 
 /*
- * Inside the new namespaces: our ids, lo, mounts made private so the tmpfs
- * stays in here, the configuration hidden.  0, or -errno with *step saying
- * what failed.
+ * Inside the new namespaces: our ids, lo, mounts made private so what we
+ * mount stays in here, the host's fdtool files covered.  0, or -errno with
+ * *step saying what failed.
  */
 static int
 setup(uid_t uid, gid_t gid, const char **step)
 {
-	static const char *const hidden[] = { "/etc/fdtool", FDTOOL_CONFIG_DIR };
 	size_t i;
 	int r;
 
@@ -117,9 +136,10 @@ setup(uid_t uid, gid_t gid, const char **step)
 	*step = "make mounts private";
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return -errno;
-	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
-		*step = hidden[i];
-		if ((i == 0 || strcmp(hidden[i], hidden[0]) != 0) && (r = hide_dir(hidden[i])) < 0)
+	for (i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+		*step = covered[i].dir;
+		r = cover_dir(covered[i].dir, covered[i].flags, covered[i].make && uid == 0);
+		if (r < 0)
 			return r;
 	}
 	return 0;

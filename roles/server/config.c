@@ -196,13 +196,21 @@ server_config_parse(struct server_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* As an operator writes it: "both:" is what no protocol means. */
+static const char *
+endpoint_short(const struct endpoint *ep, char *buf, size_t size)
+{
+	endpoint_format(ep, buf, size);
+	return strncmp(buf, "both:", 5) == 0 ? buf + 5 : buf;
+}
+
 static void
 print_endpoints(FILE *f, const char *name, const struct endpoint *eps, size_t n)
 {
 	char buf[ENDPOINT_STRLEN];
 
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s = %s\n", name, endpoint_format(&eps[i], buf, sizeof(buf)));
+		fprintf(f, "%s = %s\n", name, endpoint_short(&eps[i], buf, sizeof(buf)));
 }
 
 static void
@@ -260,7 +268,7 @@ server_config_check(const struct server_config *cfg, FILE *f)
 		    "less our own addresses; now:\n", cfg->resolv_path);
 		for (int i = 0; i < n; i++) {
 			char buf[ENDPOINT_STRLEN];
-			fprintf(f, "#   %s\n", endpoint_format(&found[i], buf, sizeof(buf)));
+			fprintf(f, "#   %s\n", endpoint_short(&found[i], buf, sizeof(buf)));
 		}
 	}
 	print_endpoints(f, "upstream", cfg->upstream, cfg->nupstream);
