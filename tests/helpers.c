@@ -187,6 +187,24 @@ make_tmpdir(char *buf, size_t size)
 	return buf;
 }
 
+char *
+write_tmpfile(const char *name, const void *text, size_t len, char *buf, size_t size)
+{
+	char dir[64];
+	FILE *f;
+
+	if (!make_tmpdir(dir, sizeof(dir)))
+		return NULL;
+	snprintf(buf, size, "%s/%s", dir, name);
+	if (!(f = fopen(buf, "w")))
+		return NULL;
+	if (fwrite(text, 1, len, f) != len) {
+		fclose(f);
+		return NULL;
+	}
+	return fclose(f) == 0 ? buf : NULL;
+}
+
 int
 is_root(void)
 {

@@ -56,6 +56,9 @@ int proc_status_field(pid_t pid, const char *key, char *buf, size_t size);
 /* A fresh private directory under /tmp; returns its path (static storage per call site). */
 char *make_tmpdir(char *buf, size_t size);
 
+/* A file NAME holding len bytes of text in a fresh directory; its path in buf, or NULL. */
+char *write_tmpfile(const char *name, const void *text, size_t len, char *buf, size_t size);
+
 /* Whether we can do what the privileged tests need. */
 int is_root(void);
 

@@ -172,14 +172,8 @@ static char *
 conf(const char *text)
 {
 	static char path[128];
-	char dir[64];
-	FILE *f;
 
-	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
-	snprintf(path, sizeof(path), "%s/fdtool.conf", dir);
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
+	cr_assert_not_null(write_tmpfile("fdtool.conf", text, strlen(text), path, sizeof(path)));
 	return path;
 }
 

@@ -37,16 +37,15 @@ collect(void *arg, const char *name, const char *value, unsigned line,
 static char path[128];
 
 static void
+write_bytes(const char *text, size_t len)
+{
+	cr_assert_not_null(write_tmpfile("fdtool.conf", text, len, path, sizeof(path)));
+}
+
+static void
 write_file(const char *text)
 {
-	char dir[64];
-	FILE *f;
-
-	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
-	snprintf(path, sizeof(path), "%s/fdtool.conf", dir);
-	cr_assert_not_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
+	write_bytes(text, strlen(text));
 }
 
 static int
@@ -102,18 +101,12 @@ Test(config, errors_name_their_line)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct seen s = { .text = "" };
 		struct config_error err;
-		char dir[64];
-		FILE *f;
 		const char *t = cases[i].text;
 		size_t len = strlen(t);
 
 		if (strstr(cases[i].msg, "NUL"))	/* the literal holds a NUL */
 			len = strlen(t) + 1 + strlen(t + strlen(t) + 1);
-		cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
-		snprintf(path, sizeof(path), "%s/fdtool.conf", dir);
-		cr_assert_not_null(f = fopen(path, "w"));
-		fwrite(t, 1, len, f);
-		fclose(f);
+		write_bytes(t, len);
 		cr_assert_eq(read_section("server", &s, &err), -EINVAL, "case %zu", i);
 		cr_assert_eq(err.line, cases[i].line, "case %zu: line %u", i, err.line);
 		cr_assert(strstr(err.msg, cases[i].msg), "case %zu: '%s'", i, err.msg);
