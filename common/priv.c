@@ -125,8 +125,11 @@ priv_clear(void)
 	/* only a holder of CAP_SETPCAP may shrink the bounding set */
 	if ((st.eff & PRIV_CAP(CAP_SETPCAP)) && capng_apply(CAPNG_SELECT_BOUNDS) != 0)
 		return -EPERM;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
-	    capng_apply(CAPNG_SELECT_CAPS) != 0)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+		return -EPERM;
+	/* nothing held, nothing to give up: no capset, which a seccomp
+	 * filter such as fdtool-server.service's may deny */
+	if ((st.eff | st.prm | st.inh) && capng_apply(CAPNG_SELECT_CAPS) != 0)
 		return -EPERM;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -errno;

@@ -52,6 +52,7 @@ const char creator_usage[] =
 #include "common/endpoint.h"
 #include "common/fdpass.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/peercred.h"
 #include "common/priv.h"
 #include "common/unixsock.h"
@@ -576,6 +577,8 @@ creator_main(int argc, char **argv)
 		c.max_peers = 1;
 
 	/* setup: everything that needs root happens here */
+	if ((r = notify_open()) < 0)
+		log_warnx("NOTIFY_SOCKET: %s: systemd will not hear from us", strerror(-r));
 	if (geteuid() == 0 && (r = priv_lookup_user(c.user, &uid, &gid)) < 0)
 		fatalx("--user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));
 	if (creator_table_init(&c.table, c.max_sockets) < 0 ||
@@ -605,9 +608,11 @@ creator_main(int argc, char **argv)
 	/* drop */
 	drop_privileges(&c, uid, gid);
 	log_policy(&c);
+	notify_send("READY=1\nSTATUS=%zu address(es) allowed", c.nallow);
 
 	/* loop */
 	creator_loop(&c);
+	notify_send("STOPPING=1");
 
 	if (c.listen_path && unlink(c.listen_path) != 0)
 		log_warn("cannot remove %s", c.listen_path);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef __SANITIZE_ADDRESS__
+#ifdef FDTOOL_ASAN
 /* libasan has it; GCC ships no header for it (clang's allocator_interface.h). */
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
@@ -95,7 +95,7 @@ get(struct cache *c, const char *text, uint16_t qtype, uint64_t now)
 static size_t
 heap_in_use(void)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef FDTOOL_ASAN
 	return __sanitizer_get_current_allocated_bytes();
 #else
 	return 0;

@@ -17,7 +17,7 @@
 
 #include "tests/helpers.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef FDTOOL_ASAN
 #include <sanitizer/lsan_interface.h>
 #define HAVE_LSAN 1
 #endif

@@ -312,7 +312,7 @@ enter_sandbox(const struct server *s)
 		paths[n++] = dirname(hosts_dir);
 	}
 	paths[n++] = s->cfg.resolv_path;
-#ifdef __SANITIZE_ADDRESS__
+#ifdef FDTOOL_ASAN
 	paths[n++] = "/proc/self";	/* LeakSanitizer reads it at exit */
 #endif
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
