@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -117,9 +118,26 @@ cover_dir(const char *dir, unsigned long flags, int make)
 }
 
 /*
+ * FDTOOL_TEST_NETNS names the namespace we made ("net:[inode]"): the
+ * integration scripts refuse to run anywhere else, e.g. on the host when
+ * started by hand.
+ */
+static int
+name_netns(void)
+{
+	char ns[64];
+	ssize_t n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
+
+	if (n < 0)
+		return -errno;
+	ns[n] = '\0';
+	return setenv("FDTOOL_TEST_NETNS", ns, 1) == 0 ? 0 : -errno;
+}
+
+/*
  * Inside the new namespaces: our ids, lo, mounts made private so what we
- * mount stays in here, the host's fdtool files covered.  0, or -errno with
- * *step saying what failed.
+ * mount stays in here, the host's fdtool files covered, the namespace
+ * named for the scripts.  0, or -errno with *step saying what failed.
  */
 static int
 setup(uid_t uid, gid_t gid, const char **step)
@@ -142,7 +160,8 @@ setup(uid_t uid, gid_t gid, const char **step)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	*step = "name the namespace";
+	return name_netns();
 }
 
 int
