@@ -232,7 +232,7 @@ kids=$(nchildren "$SERVER")
 rm -f "$WORK/stall.rc" "$WORK/stall.pid" "$WORK/stall.sub"
 t0=$(ms)
 ( echo $BASHPID >"$WORK/stall.sub"
-  "$FDTOOL" control --socket "$SOCK" --timeout 3 dump-cache - 2>"$WORK/stall.err" &
+  "$FDTOOL" control --socket "$SOCK" --timeout 8 dump-cache - 2>"$WORK/stall.err" &
   echo $! >"$WORK/stall.pid"
   wait $!
   echo $? >"$WORK/stall.rc" ) | sleep 20 &
@@ -259,17 +259,19 @@ for i in $(seq 1 20); do
 	fi
 	[ "$qt" -gt "$worst_q" ] && worst_q=$qt
 	[ "$w" -gt "$worst_w" ] && worst_w=$w
-	[ "$qt" -gt 100 ] || [ "$w" -gt 100 ] && slow=$((slow + 1))
+	# a stalled loop would cost dig its whole 1 s timeout; the bounds are
+	# far below that and far above a busy machine's process start-up
+	[ "$qt" -gt 250 ] || [ "$w" -gt 900 ] && slow=$((slow + 1))
 	sleep 0.1
 done
 check "while the dump sits unread, all 20 digs answered (lost $lost)" test $lost -eq 0
-check "... each within 100 ms (worst query time $worst_q ms, worst wall clock $worst_w ms, $slow slow)" test $slow -eq 0
+check "... none held up (query time <= 250 ms, wall clock <= 900 ms; worst $worst_q ms, $worst_w ms; $slow slow)" test $slow -eq 0
 check "... and the dump was still stalled meanwhile" test ! -e "$WORK/stall.rc"
 wait_until 15 test -s "$WORK/stall.rc"
 t1=$(ms)
 rc=$(cat "$WORK/stall.rc" 2>/dev/null)
 check "the stalled client gave up by its --timeout, after $((t1 - t0)) ms (not sleep's 20 s)" \
-    test -n "$rc" -a $((t1 - t0)) -lt 15000 -a $((t1 - t0)) -ge 2500
+    test -n "$rc" -a $((t1 - t0)) -lt 18000 -a $((t1 - t0)) -ge 7500
 check "... with a non-zero status ($rc: $(cat "$WORK/stall.err"))" test "${rc:-0}" -ne 0
 check "... and no 'dumped' claim" sh -c '! grep -q "^dumped" "$1"' _ "$WORK/stall.err"
 check "the sleeping reader was still there (it never read)" kill -0 "$SLEEPER"
