@@ -345,3 +345,17 @@ Test(cli, a_refusing_creator_names_the_missing_allow, .timeout = 30)
 	    strstr(r.err, "--allow both:127.0.0.1:5353"), "%s", r.err);
 	stop_child(cr, 5000);
 }
+
+/* The resolver picks the protocol (UDP, TCP for truncated answers). */
+Test(cli, an_upstream_takes_no_protocol)
+{
+	struct result r;
+
+	RUN(&r, "server", "--no-config", "--check-config", "--upstream", "tcp:192.0.2.1");
+	cr_assert_eq(r.code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "--upstream tcp:192.0.2.1: an upstream takes no udp: or tcp:"),
+	    "%s", r.err);
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--upstream", "192.0.2.1:5300");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+}

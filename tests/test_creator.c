@@ -455,6 +455,10 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 	uint8_t junk[FDT_MSG_SIZE];
 
 	creator_start(&cr, args);
+	/* it serves only once it has dropped: a grant first, then /proc */
+	sock = creator_connect(&cr);
+	n = creator_bind(sock, &b, fds, TIMEOUT_MS);
+	cr_assert_eq(n, 2, "port 53: %s", n < 0 ? strerror(-n) : "wrong count");
 	cr_assert_eq(proc_status_field(cr.pid, "Uid", v, sizeof(v)), 0);
 	cr_assert_str_eq(v, "65534\t65534\t65534\t65534");
 	cr_assert_eq(proc_status_field(cr.pid, "Gid", v, sizeof(v)), 0);
@@ -477,9 +481,6 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 	cr_assert_eq(st.st_mode & 0777, 0660);
 	cr_assert_eq(st.st_uid, 65534);
 
-	sock = creator_connect(&cr);
-	n = creator_bind(sock, &b, fds, TIMEOUT_MS);
-	cr_assert_eq(n, 2, "port 53: %s", n < 0 ? strerror(-n) : "wrong count");
 	cr_assert_eq(bound_port(fds[0]), 53);
 	cr_assert_eq(bound_port(fds[1]), 53);
 	close_fds(fds, 2);

@@ -90,7 +90,14 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 	case O_LISTEN:
 		return add_endpoint(o, cfg->listen, &cfg->nlisten, SERVER_MAX_LISTEN);
 	case O_UPSTREAM:
-		return add_endpoint(o, cfg->upstream, &cfg->nupstream, SERVER_MAX_UPSTREAM);
+		if ((r = add_endpoint(o, cfg->upstream, &cfg->nupstream, SERVER_MAX_UPSTREAM)) < 0)
+			return r;
+		/* the protocol is the resolver's choice: UDP, then TCP for TC */
+		if (cfg->upstream[cfg->nupstream - 1].proto != FDT_PROTO_BOTH) {
+			cfg->nupstream--;
+			return opt_error(o, "an upstream takes no udp: or tcp: (UDP first, TCP when truncated)");
+		}
+		return 0;
 	case O_CREATOR:
 		cfg->creator_path = o->arg;
 		return 0;
