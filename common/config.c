@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int
 fail(struct config_error *err, unsigned line, const char *fmt, ...)
@@ -101,7 +102,7 @@ config_line(char *s, unsigned line, const char *const *sections,
 	if (!is_name(name))
 		return fail(err, line, "'%s' is not an option name", name);
 	if (*state == NONE)
-		return fail(err, line, "'%s' outside a section ([server] or [creator])", name);
+		return fail(err, line, "'%s' outside a section ([%s] ...)", name, sections[0]);
 	return *state == OURS ? fn(arg, name, value, line, err) : 0;
 }
 
@@ -109,23 +110,30 @@ int
 config_read(const char *path, const char *const *sections,
     const char *section, config_fn fn, void *arg, struct config_error *err)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	char buf[CONFIG_LINE_MAX + 2];	/* the longest line, its newline, NUL */
+	struct stat st;
 	unsigned line = 0;
 	int state = 0, r = 0;
+	FILE *f;
 
 	memset(err, 0, sizeof(*err));
 	if (!(f = fopen(path, "re")))
 		return -errno;
-	while ((len = getline(&buf, &cap, f)) >= 0) {
+	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+		fclose(f);
+		return r;
+	}
+	/* fgets, not getline: a file of one endless line (/dev/zero) costs a
+	 * buffer, never all the memory there is */
+	while (fgets(buf, sizeof(buf), f)) {
+		size_t len = strlen(buf);
 		line++;
-		if ((size_t)len > CONFIG_LINE_MAX) {
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
 			r = fail(err, line, "line longer than %d bytes", CONFIG_LINE_MAX);
 			break;
 		}
-		if (strlen(buf) != (size_t)len) {
+		if (!feof(f) && (len == 0 || buf[len - 1] != '\n')) {
 			r = fail(err, line, "NUL byte in the line");
 			break;
 		}
@@ -134,11 +142,11 @@ config_read(const char *path, const char *const *sections,
 		if (*s && (r = config_line(s, line, sections, section, &state, fn, arg, err)) < 0)
 			break;
 	}
+	/* a read that stopped early is an error, never a shorter file */
 	if (r == 0 && ferror(f)) {
-		r = -EIO;
+		r = errno ? -errno : -EIO;
 		err->line = 0;
 	}
-	free(buf);
 	fclose(f);
 	return r;
 }

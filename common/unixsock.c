@@ -47,9 +47,14 @@ unixsock_connect(const char *path)
 	return fd;
 }
 
-/* Make the socket's directory if it is missing. */
+/*
+ * Make the socket's directory if it is missing: root's, 0755.  Not the
+ * daemon user's: a directory that user may write is one where any other
+ * process of that user (nobody is many daemons) could put a socket of its
+ * own under our name for our clients to connect to.
+ */
 static int
-make_parent(const char *path, uid_t uid)
+make_parent(const char *path)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -62,8 +67,6 @@ make_parent(const char *path, uid_t uid)
 	*slash = '\0';
 	if (mkdir(dir, 0755) != 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (uid != (uid_t)-1 && chown(dir, uid, (gid_t)-1) != 0)
-		return -errno;
 	return 0;
 }
 
@@ -89,10 +92,10 @@ clear_stale(const char *path)
 }
 
 /*
- * Bound and listening under a temporary name, then renamed into place: a
- * client that sees PATH can connect at once (never ECONNREFUSED from a
- * socket not yet listening), and a second starter never takes our
- * half-made socket for a stale one.
+ * Bound and listening under a temporary name of our own, then linked to
+ * PATH: a client that sees PATH can connect at once (never ECONNREFUSED
+ * from a socket not yet listening), and link() fails with EEXIST where
+ * another instance got there first, so a live socket is never replaced.
  */
 int
 unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
@@ -104,9 +107,9 @@ unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 
 	if ((r = fill_addr(path, &sun)) < 0)
 		return r;
-	if (snprintf(tmp, sizeof(tmp), "%s~", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s~%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	if ((r = make_parent(path, uid)) < 0 || (r = clear_stale(path)) < 0 ||
+	if ((r = make_parent(path)) < 0 || (r = clear_stale(path)) < 0 ||
 	    (r = clear_stale(tmp)) < 0)
 		return r;
 	if ((r = fill_addr(tmp, &sun)) < 0)
@@ -121,8 +124,14 @@ unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 		goto fail;
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(tmp, uid, gid) != 0)
 		goto fail_unlink;
-	if (listen(fd, SOMAXCONN) != 0 || rename(tmp, path) != 0)
+	if (listen(fd, SOMAXCONN) != 0)
 		goto fail_unlink;
+	if (link(tmp, path) != 0) {
+		if (errno == EEXIST)
+			errno = EADDRINUSE;	/* someone else's, live or about to be */
+		goto fail_unlink;
+	}
+	unlink(tmp);
 	return fd;
 
 fail_unlink:

@@ -9,10 +9,12 @@
 
 /*
  * Listen at path with the given mode, owned by uid:gid ((uid_t)-1 and
- * (gid_t)-1 leave them).  A missing parent directory is made, mode 0755
- * and owned by uid, so that a daemon that has dropped to uid can still
- * remove its socket at exit.  A stale socket nobody answers on is
- * replaced; a live one gives -EADDRINUSE; a non-socket -EEXIST.
+ * (gid_t)-1 leave them).  A missing parent directory is made, mode 0755,
+ * owned by whoever calls (root, before a daemon drops): a daemon that
+ * has dropped may be unable to remove its socket at exit, and the next
+ * start replaces it.  A stale socket nobody answers on is replaced; a
+ * live one gives -EADDRINUSE; a non-socket -EEXIST.  PATH appears only
+ * once it listens.
  * Returns a non-blocking, close-on-exec descriptor or -errno.
  */
 int unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid);

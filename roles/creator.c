@@ -614,8 +614,13 @@ creator_main(int argc, char **argv)
 	creator_loop(&c);
 	notify_send("STOPPING=1");
 
-	if (c.listen_path && unlink(c.listen_path) != 0)
-		log_warn("cannot remove %s", c.listen_path);
+	if (c.listen_path && unlink(c.listen_path) != 0) {
+		if (errno == EACCES || errno == EPERM)	/* a directory not ours */
+			log_info("left %s behind (its directory is not writable by us); "
+			    "the next start replaces it", c.listen_path);
+		else
+			log_warn("cannot remove %s", c.listen_path);
+	}
 	for (size_t i = 0; i < c.max_peers; i++)
 		if (c.peers[i].fd >= 0)
 			close(c.peers[i].fd);

@@ -179,7 +179,8 @@ read_file(const struct role_options *ro, void *cfg, const char *path, int explic
 	if (r < 0 && err.line)
 		fprintf(stderr, "fdtool %s: %s:%u: %s\n", ro->role, path, err.line, err.msg);
 	else if (r < 0)
-		fprintf(stderr, "fdtool %s: --config %s: %s\n", ro->role, path, strerror(-r));
+		fprintf(stderr, "fdtool %s: %s%s: %s\n", ro->role, explicit ? "--config " : "",
+		    path, strerror(-r));
 	return r;
 }
 
@@ -192,6 +193,10 @@ role_options_parse(const struct role_options *ro, void *cfg, int argc,
 	int explicit = 0, o, idx, r;
 
 	*file_read = NULL;
+	for (idx = 0; ro->longopts[idx].name; idx++)
+		;
+	if (idx > 64)	/* first_line[] and from_cmdline hold 64 */
+		abort();
 	find_config(ro, argc, argv, &path, &explicit);
 	if (path) {
 		if ((r = read_file(ro, cfg, path, explicit)) < 0)
@@ -206,6 +211,8 @@ role_options_parse(const struct role_options *ro, void *cfg, int argc,
 		struct opt_ctx c = { .role = ro->role };
 		if (o == OPT_CONFIG || o == OPT_NO_CONFIG)
 			continue;
+		if ((o == '?' || o == ':') && optopt > 0 && optopt < 256)	/* "-x" */
+			return role_usage_error(ro->role, "unknown option: -%c", optopt);
 		if (o == '?' || o == ':')
 			return role_usage_error(ro->role, "unknown option or missing argument: %s",
 			    argv[optind - 1]);

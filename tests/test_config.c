@@ -149,3 +149,31 @@ Test(config, a_missing_file_is_enoent_with_no_line)
 	cr_assert_eq(read_section("server", &s, &err), -ENOENT);
 	cr_assert_eq(err.line, 0);
 }
+
+/* What is not a text file of lines is refused, whatever it costs to read. */
+Test(config, endless_lines_directories_and_devices_are_refused, .timeout = 10)
+{
+	struct seen s = { .text = "" };
+	struct config_error err;
+	char dir[64];
+
+	snprintf(path, sizeof(path), "/dev/zero");	/* one endless line of NULs */
+	cr_assert_eq(read_section("server", &s, &err), -EINVAL);
+	cr_assert_eq(err.line, 1);
+	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
+	snprintf(path, sizeof(path), "%s", dir);
+	cr_assert_eq(read_section("server", &s, &err), -EISDIR);
+	cr_assert_eq(err.line, 0);
+	cr_assert_str_eq(s.text, "");
+	rmdir(dir);
+}
+
+Test(config, a_last_line_without_newline_counts)
+{
+	struct seen s = { .text = "" };
+	struct config_error err;
+
+	write_file("[server]\nlisten = 127.0.0.1");
+	cr_assert_eq(read_section("server", &s, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(s.text, "2:listen=127.0.0.1;");
+}

@@ -39,14 +39,23 @@ struct creator_run {
  * does not trust unless told to (as root the flag changes nothing).
  */
 static void
-creator_start(struct creator_run *cr, const char *const *args)
+creator_start_in(struct creator_run *cr, const char *const *args, int premade)
 {
 	static char uid[16];
 	const char *argv[32];
+	char run[96];
 	int n = 0;
 
 	cr_assert_not_null(make_tmpdir(cr->dir, sizeof(cr->dir)));
 	snprintf(cr->sock, sizeof(cr->sock), "%s/run/creator.sock", cr->dir);
+	/* premade: its directory is the dropped user's, as systemd's
+	 * RuntimeDirectory= would make it; else the creator makes it */
+	snprintf(run, sizeof(run), "%s/run", cr->dir);
+	if (premade) {
+		cr_assert_eq(mkdir(run, 0755), 0);
+		if (is_root())
+			cr_assert_eq(chown(run, 65534, 65534), 0);
+	}
 	snprintf(cr->log, sizeof(cr->log), "%s/creator.log", cr->dir);
 	argv[n++] = "fdtool";
 	argv[n++] = "creator";
@@ -62,6 +71,12 @@ creator_start(struct creator_run *cr, const char *const *args)
 	cr_assert_gt(cr->pid, 0);
 	cr_assert_eq(wait_for_socket(cr->sock, TIMEOUT_MS), 0,
 	    "creator did not come up; see %s", cr->log);
+}
+
+static void
+creator_start(struct creator_run *cr, const char *const *args)
+{
+	creator_start_in(cr, args, 1);
 }
 
 static void
@@ -454,7 +469,7 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 	int fds[2], sock, n, before;
 	uint8_t junk[FDT_MSG_SIZE];
 
-	creator_start(&cr, args);
+	creator_start_in(&cr, args, 0);
 	/* it serves only once it has dropped: a grant first, then /proc */
 	sock = creator_connect(&cr);
 	n = creator_bind(sock, &b, fds, TIMEOUT_MS);
@@ -494,7 +509,19 @@ Test(creator, as_root_keeps_only_cap_net_bind_service)
 	cr_assert_eq(count_fds(cr.pid), before, "descriptor leak in the creator");
 	close(sock);
 	creator_stop(&cr);
-	cr_assert_eq(access(cr.sock, F_OK), -1, "socket not removed after dropping to nobody");
+	/* the directory it made is root's, not nobody's: nobody cannot plant a
+	 * socket there, nor remove ours, which the next start replaces */
+	char parent[sizeof(cr.sock)];
+	snprintf(parent, sizeof(parent), "%s", cr.sock);
+	*strrchr(parent, '/') = '\0';
+	cr_assert_eq(stat(parent, &st), 0);
+	cr_assert(st.st_uid == 0 && (st.st_mode & 0777) == 0755, "uid %u mode %o",
+	    (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+	cr_assert(log_has(&cr, "left", "the next start replaces it"));
+	n = unixsock_listen(cr.sock, 0600, (uid_t)-1, (gid_t)-1);
+	cr_assert_geq(n, 0, "the stale socket is replaced: %s", strerror(-n));
+	close(n);
+	unlink(cr.sock);
 }
 
 Test(creator, max_peers_turns_the_next_one_away)

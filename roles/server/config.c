@@ -291,7 +291,11 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "tcp-idle-timeout = %u\n", cfg->tcp_idle_ms);
 	fprintf(f, "max-pending = %zu\n", cfg->max_pending);
 	fprintf(f, "no-sandbox = %s\n", cfg->no_sandbox ? "yes" : "no");
-	print_path(f, "control", cfg->control_path, "no-control");
+	/* the default as a comment: given, a control socket it cannot make is fatal */
+	if (cfg->control_path && !cfg->control_explicit)
+		fprintf(f, "#control = %s\n", cfg->control_path);
+	else
+		print_path(f, "control", cfg->control_path, "no-control");
 	if (cfg->control_group)
 		fprintf(f, "control-group = %s\n", cfg->control_group);
 	fprintf(f, "log-level = %s\n", levels[cfg->log_level]);

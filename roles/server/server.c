@@ -475,11 +475,13 @@ log_config(const struct server *s)
  * is left to whoever inherits it.
  */
 static struct server *stop_at_exit;
+static pid_t stop_at_exit_pid;
 
 static void
 stop_creator_at_exit(void)
 {
-	if (stop_at_exit)
+	/* only ours: a forked child that exit()s is not the creator's parent */
+	if (stop_at_exit && getpid() == stop_at_exit_pid)
 		server_stop_creator(stop_at_exit);
 }
 
@@ -515,6 +517,7 @@ server_main(int argc, char **argv)
 	if ((r = setup_signals(&s)) < 0)
 		fatalx("signals: %s", strerror(-r));
 	stop_at_exit = &s;
+	stop_at_exit_pid = getpid();
 	atexit(stop_creator_at_exit);
 	if ((r = server_acquire_sockets(&s, s.cfg.user)) < 0)
 		fatalx("cannot get the listening sockets: %s", strerror(-r));

@@ -117,6 +117,9 @@ stop "unprivileged" "$S1"
 # nobody, so it can still remove the socket after dropping privilege
 CSOCK=$WORK/run/creator.sock
 CLOG=$WORK/creator.log
+# its directory is its user's, as systemd's RuntimeDirectory= makes it, so
+# it can remove its socket at exit (a directory it made itself is root's)
+mkdir -p "$WORK/run" && chown nobody: "$WORK/run"
 "$FDTOOL" creator --listen "$CSOCK" --user nobody --allow both:127.0.0.1:5354 \
 	--allow-uid nobody 2>"$CLOG" &
 CREATOR=$!
