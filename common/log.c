@@ -80,6 +80,14 @@ log_init(const char *ident, enum log_level level)
 	errno = saved;
 }
 
+const char *
+log_level_name(int level)
+{
+	if (level < 0 || (size_t)level >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[level];
+}
+
 int
 log_level_parse(const char *name)
 {

@@ -14,6 +14,7 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* Sets the prefix and level, and looks once at where stderr goes. */
 void log_init(const char *ident, enum log_level level);
 int log_level_parse(const char *name);     /* level, or -EINVAL */
+const char *log_level_name(int level);     /* "error" ... "debug" */
 
 /* The *warn variants append ": strerror(errno)", like warn(3). */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -218,7 +218,6 @@ creator_parse(struct creator *c, int argc, char **argv)
 static int
 creator_check(const struct creator *c)
 {
-	static const char *const levels[] = { "error", "warning", "info", "debug" };
 	char buf[ENDPOINT_STRLEN];
 	uid_t uid;
 	gid_t gid;
@@ -245,7 +244,7 @@ creator_check(const struct creator *c)
 	for (size_t i = 0; i < c->nallow_gid; i++)
 		printf("allow-gid = %u\n", (unsigned)c->allow_gid[i]);
 	printf("user = %s\nmax-sockets = %zu\nmax-peers = %zu\nlog-level = %s\n",
-	    c->user, c->max_sockets, c->max_peers, levels[c->log_level]);
+	    c->user, c->max_sockets, c->max_peers, log_level_name(c->log_level));
 	return EXIT_OK;
 }
 

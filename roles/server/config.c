@@ -15,8 +15,6 @@
 #include "roles/server/hosts.h"
 #include "roles/server/server.h"
 
-#define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
-
 enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
     O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
     O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL,
@@ -237,7 +235,6 @@ print_path(FILE *f, const char *name, const char *path, const char *none)
 int
 server_config_check(const struct server_config *cfg, FILE *f)
 {
-	static const char *const levels[] = { "error", "warning", "info", "debug" };
 	struct endpoint found[SERVER_MAX_UPSTREAM];
 	uid_t uid;
 	gid_t gid;
@@ -298,6 +295,6 @@ server_config_check(const struct server_config *cfg, FILE *f)
 		print_path(f, "control", cfg->control_path, "no-control");
 	if (cfg->control_group)
 		fprintf(f, "control-group = %s\n", cfg->control_group);
-	fprintf(f, "log-level = %s\n", levels[cfg->log_level]);
+	fprintf(f, "log-level = %s\n", log_level_name(cfg->log_level));
 	return EXIT_OK;
 }

@@ -71,7 +71,6 @@ const char server_usage[] =
 #include "roles/server/sandbox.h"
 #include "roles/server/server.h"
 
-#define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
 
 /* Whether ::1 is configured, so the default can listen there too. */
 static int

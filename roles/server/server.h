@@ -18,6 +18,9 @@
 #include "roles/server/dns.h"
 #include "roles/server/hosts.h"
 
+/* --listen and --upstream: "[udp:|tcp:]ADDR[:PORT]", port 53 by default */
+#define LISTEN_FLAGS (ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL | ENDPOINT_NO_RANGE)
+
 #define SERVER_MAX_LISTEN	16
 #define SERVER_MAX_UPSTREAM	8
 #define SERVER_UDP_BATCH	32
