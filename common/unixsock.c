@@ -122,14 +122,21 @@ unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	umask(old);
 	if (r != 0)
 		goto fail;
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(tmp, uid, gid) != 0)
-		goto fail_unlink;
 	if (listen(fd, SOMAXCONN) != 0)
 		goto fail_unlink;
+	/* link first, chown after: with fs.protected_hardlinks, linking a file
+	 * we do not own needs CAP_FOWNER, which fdtool.service does not grant */
 	if (link(tmp, path) != 0) {
 		if (errno == EEXIST)
 			errno = EADDRINUSE;	/* someone else's, live or about to be */
 		goto fail_unlink;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(tmp, uid, gid) != 0) {
+		r = -errno;
+		unlink(path);
+		unlink(tmp);
+		close(fd);
+		return r;
 	}
 	unlink(tmp);
 	return fd;
