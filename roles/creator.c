@@ -150,10 +150,7 @@ creator_apply(void *arg, int id, const struct opt_ctx *o)
 			c->max_peers = v;
 		return r;
 	case O_LOG:
-		if ((r = log_level_parse(o->arg)) < 0)
-			return opt_error(o, "not error, warning, info or debug");
-		c->log_level = r;
-		return 0;
+		return opt_log_level(o, &c->log_level);
 	case O_CHECK:
 		c->check_config = 1;
 		return 0;
@@ -207,9 +204,9 @@ creator_parse(struct creator *c, int argc, char **argv)
 
 	if ((r = role_options_parse(&ro, c, argc, argv, &c->config_file)) != 0)
 		return r;
-	if (c->listen_path && c->inherited_fd >= 0)
-		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
-	if (!c->listen_path && c->inherited_fd < 0 && !c->check_config)
+	/* --check-config may show settings that name neither */
+	if ((c->listen_path && c->inherited_fd >= 0) ||
+	    (!c->listen_path && c->inherited_fd < 0 && !c->check_config))
 		return role_usage_error("creator", "give exactly one of --listen PATH and --fd N");
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/log.h"
 #include "roles/roles.h"
 
 int
@@ -60,6 +61,17 @@ opt_number(const struct opt_ctx *o, unsigned long min, unsigned long max,
 	*out = strtoul(s, &end, 10);
 	if (*s < '0' || *s > '9' || errno || *end || *out < min || *out > max)
 		return opt_error(o, "not a number from %lu to %lu", min, max);
+	return 0;
+}
+
+int
+opt_log_level(const struct opt_ctx *o, int *level)
+{
+	int r = log_level_parse(o->arg);
+
+	if (r < 0)
+		return opt_error(o, "not error, warning, info or debug");
+	*level = r;
 	return 0;
 }
 

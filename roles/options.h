@@ -50,4 +50,7 @@ int opt_error(const struct opt_ctx *o, const char *fmt, ...)
 int opt_number(const struct opt_ctx *o, unsigned long min, unsigned long max,
     unsigned long *out);
 
+/* o->arg as a log level (error, warning, info, debug), else opt_error. */
+int opt_log_level(const struct opt_ctx *o, int *level);
+
 #endif

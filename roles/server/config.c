@@ -112,32 +112,32 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 		cfg->resolv_path = o->arg;
 		return 0;
 	case O_CACHE:
-		r = opt_number(o, 0, 10000000, &v);
-		cfg->cache_size = v;
+		if ((r = opt_number(o, 0, 10000000, &v)) == 0)
+			cfg->cache_size = v;
 		return r;
 	case O_MINTTL:
-		r = opt_number(o, 0, 604800, &v);
-		cfg->min_ttl = (uint32_t)v;
+		if ((r = opt_number(o, 0, 604800, &v)) == 0)
+			cfg->min_ttl = (uint32_t)v;
 		return r;
 	case O_MAXTTL:
-		r = opt_number(o, 0, 604800, &v);
-		cfg->max_ttl = (uint32_t)v;
+		if ((r = opt_number(o, 0, 604800, &v)) == 0)
+			cfg->max_ttl = (uint32_t)v;
 		return r;
 	case O_UPTIMEOUT:
-		r = opt_number(o, 10, 60000, &v);
-		cfg->upstream_timeout_ms = (unsigned)v;
+		if ((r = opt_number(o, 10, 60000, &v)) == 0)
+			cfg->upstream_timeout_ms = (unsigned)v;
 		return r;
 	case O_MAXTCP:
-		r = opt_number(o, 0, 65536, &v);
-		cfg->max_tcp = v;
+		if ((r = opt_number(o, 0, 65536, &v)) == 0)
+			cfg->max_tcp = v;
 		return r;
 	case O_TCPIDLE:
-		r = opt_number(o, 10, 3600000, &v);
-		cfg->tcp_idle_ms = (unsigned)v;
+		if ((r = opt_number(o, 10, 3600000, &v)) == 0)
+			cfg->tcp_idle_ms = (unsigned)v;
 		return r;
 	case O_MAXPEND:
-		r = opt_number(o, 1, 65536, &v);
-		cfg->max_pending = v;
+		if ((r = opt_number(o, 1, 65536, &v)) == 0)
+			cfg->max_pending = v;
 		return r;
 	case O_NOSANDBOX:
 		cfg->no_sandbox = 1;
@@ -153,10 +153,7 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 		cfg->control_path = NULL;
 		return 0;
 	case O_LOG:
-		if ((r = log_level_parse(o->arg)) < 0)
-			return opt_error(o, "not error, warning, info or debug");
-		cfg->log_level = r;
-		return 0;
+		return opt_log_level(o, &cfg->log_level);
 	case O_CHECK:
 		cfg->check_config = 1;
 		return 0;
