@@ -19,6 +19,7 @@ struct cache_key {
 	uint8_t namelen;
 	uint16_t qtype;
 	uint16_t qclass;
+	uint8_t cd;			/* asked with CD: never served to CD=0 */
 };
 
 /*
@@ -57,8 +58,21 @@ struct cache;
 struct cache *cache_new(size_t capacity);
 void cache_free(struct cache *c);
 
-/* Fill a key from a question: fold the name. */
+/* Fill a key from a question: fold the name; cd 0 (the caller sets it). */
 void cache_key_from_question(struct cache_key *k, const struct dns_question *q);
+
+/*
+ * What is stored for a question: the template as the upstream gave it,
+ * and, if it carries DNSSEC records, its plain twin (dns_strip_dnssec)
+ * for clients without DO; both in the entry's one allocation.
+ */
+struct cache_answer {
+	struct dns_tmpl full;
+	struct dns_tmpl plain;		/* .data NULL: the same as full */
+	int rcode;
+	int negative;
+	enum dns_ede ede;		/* a failure entry: why (RFC 8914) */
+};
 
 /*
  * The live entry for k at time now, made most recently used; NULL if
@@ -73,12 +87,25 @@ const uint16_t *cache_entry_ttl_offsets(const struct cache_entry *e);
 const uint8_t *cache_entry_name(const struct cache_entry *e);
 
 /*
- * Store a template for k, live for ttl seconds from now (ttl 0: not
- * stored, returns 0).  Replaces an entry with the same key; evicts the
- * least recently used entry when full.  Returns 0 or -ENOMEM.
+ * Serve-stale (RFC 8767): keep expired entries up to max_stale seconds
+ * past their expiry for cache_lookup_stale() (LRU may still push them
+ * out; cache_lookup never returns them).  0, the default: drop at expiry.
  */
-int cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
-    size_t tlen, const uint16_t *ttl_off, size_t nttl, int rcode, int negative,
+void cache_set_stale(struct cache *c, uint32_t max_stale);
+
+/* An entry expired at most max_stale seconds ago (or live), or NULL. */
+const struct cache_entry *cache_lookup_stale(struct cache *c, const struct cache_key *k,
+    uint64_t now);
+
+/* The template to render for a client with (dnssec_ok) or without DO. */
+void cache_entry_tmpl(const struct cache_entry *e, int dnssec_ok, struct dns_tmpl *t);
+
+/*
+ * Store an answer for k, live for ttl seconds from now (ttl 0: not
+ * stored, returns 0).  Replaces an entry with the same key; evicts the
+ * least recently used entry when full.  Returns 0, -EINVAL or -ENOMEM.
+ */
+int cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answer *a,
     uint32_t ttl, uint64_t now);
 
 /*

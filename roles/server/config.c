@@ -18,7 +18,7 @@
 enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
     O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
     O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL,
-    O_CHECK };
+    O_CHECK, O_ALLOW_FROM, O_FORWARD_ZONE, O_SERVE_STALE, O_QUERY_TIMEOUT };
 
 static const struct option server_opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -43,6 +43,10 @@ static const struct option server_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
 	{ "check-config", no_argument, NULL, O_CHECK },
+	{ "allow-from", required_argument, NULL, O_ALLOW_FROM },
+	{ "forward-zone", required_argument, NULL, O_FORWARD_ZONE },
+	{ "serve-stale", required_argument, NULL, O_SERVE_STALE },
+	{ "query-timeout", required_argument, NULL, O_QUERY_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -59,13 +63,14 @@ server_config_defaults(struct server_config *cfg)
 		.max_pending = 1024,
 		.tcp_idle_ms = 10000,
 		.upstream_timeout_ms = 1500,
+		.query_timeout_ms = 5000,
 		.log_level = LOG_LVL_INFO,
 		.control_path = "/run/fdtool/control.sock",
 	};
 }
 
 static int
-add_endpoint(const struct opt_ctx *o, struct endpoint *list, size_t *n, size_t max)
+add_listen(const struct opt_ctx *o, struct endpoint *list, size_t *n, size_t max)
 {
 	const char *why;
 
@@ -78,6 +83,40 @@ add_endpoint(const struct opt_ctx *o, struct endpoint *list, size_t *n, size_t m
 }
 
 static int
+add_upstream(const struct opt_ctx *o, struct server_config *cfg)
+{
+	const char *why;
+
+	if (cfg->nupstream == SERVER_MAX_UPSTREAM)
+		return opt_error(o, "too many (at most %d)", SERVER_MAX_UPSTREAM);
+	/* the protocol is the resolver's choice: UDP, then TCP for TC */
+	if (strncmp(o->arg, "udp:", 4) == 0 || strncmp(o->arg, "tcp:", 4) == 0)
+		return opt_error(o, "an upstream takes no udp: or tcp: (UDP first, TCP when truncated)");
+	if (server_addr_parse(o->arg, 53, &cfg->upstream[cfg->nupstream],
+	    &cfg->upstream_len[cfg->nupstream], &why) < 0)
+		return opt_error(o, "%s", why);
+	cfg->nupstream++;
+	return 0;
+}
+
+static int
+add_zone(const struct opt_ctx *o, struct server_config *cfg)
+{
+	const char *why;
+
+	if (cfg->nzones == SERVER_MAX_FORWARD_ZONES)
+		return opt_error(o, "too many (at most %d)", SERVER_MAX_FORWARD_ZONES);
+	if (forward_zone_parse(o->arg, &cfg->zones[cfg->nzones], &why) < 0)
+		return opt_error(o, "%s", why);
+	for (size_t i = 0; i < cfg->nzones; i++)
+		if (dns_name_equal(cfg->zones[i].name, cfg->zones[i].namelen,
+		    cfg->zones[cfg->nzones].name, cfg->zones[cfg->nzones].namelen))
+			return opt_error(o, "that zone is forwarded already");
+	cfg->nzones++;
+	return 0;
+}
+
+static int
 server_apply(void *arg, int id, const struct opt_ctx *o)
 {
 	struct server_config *cfg = arg;
@@ -86,16 +125,28 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 
 	switch (id) {
 	case O_LISTEN:
-		return add_endpoint(o, cfg->listen, &cfg->nlisten, SERVER_MAX_LISTEN);
+		return add_listen(o, cfg->listen, &cfg->nlisten, SERVER_MAX_LISTEN);
 	case O_UPSTREAM:
-		if ((r = add_endpoint(o, cfg->upstream, &cfg->nupstream, SERVER_MAX_UPSTREAM)) < 0)
-			return r;
-		/* the protocol is the resolver's choice: UDP, then TCP for TC */
-		if (cfg->upstream[cfg->nupstream - 1].proto != FDT_PROTO_BOTH) {
-			cfg->nupstream--;
-			return opt_error(o, "an upstream takes no udp: or tcp: (UDP first, TCP when truncated)");
-		}
+		return add_upstream(o, cfg);
+	case O_FORWARD_ZONE:
+		return add_zone(o, cfg);
+	case O_ALLOW_FROM: {
+		const char *why;
+		if (cfg->nallow == SERVER_MAX_ALLOW)
+			return opt_error(o, "too many (at most %d)", SERVER_MAX_ALLOW);
+		if (acl_parse(o->arg, &cfg->allow[cfg->nallow], &why) < 0)
+			return opt_error(o, "%s", why);
+		cfg->nallow++;
 		return 0;
+	}
+	case O_SERVE_STALE:
+		if ((r = opt_number(o, 0, 7 * 86400, &v)) == 0)
+			cfg->serve_stale = (uint32_t)v;
+		return r;
+	case O_QUERY_TIMEOUT:
+		if ((r = opt_number(o, 100, 120000, &v)) == 0)
+			cfg->query_timeout_ms = (unsigned)v;
+		return r;
 	case O_CREATOR:
 		cfg->creator_path = o->arg;
 		return 0;
@@ -170,12 +221,17 @@ server_reset(void *arg, int id)
 		cfg->nlisten = 0;
 	else if (id == O_UPSTREAM)
 		cfg->nupstream = 0;
+	else if (id == O_ALLOW_FROM)
+		cfg->nallow = 0;
+	else if (id == O_FORWARD_ZONE)
+		cfg->nzones = 0;
 }
 
 int
 server_config_parse(struct server_config *cfg, int argc, char **argv)
 {
-	static const char *const repeatable[] = { "listen", "upstream", NULL };
+	static const char *const repeatable[] = { "listen", "upstream", "allow-from",
+	    "forward-zone", NULL };
 	static const char *const cmdline_only[] = { "check-config", NULL };
 	const struct role_options ro = {
 		.role = "server",
@@ -232,7 +288,10 @@ print_path(FILE *f, const char *name, const char *path, const char *none)
 int
 server_config_check(const struct server_config *cfg, FILE *f)
 {
-	struct endpoint found[SERVER_MAX_UPSTREAM];
+	struct sockaddr_storage found[SERVER_MAX_UPSTREAM];
+	socklen_t flen[SERVER_MAX_UPSTREAM];
+	char buf[SERVER_ADDR_STRLEN];
+	size_t skipped;
 	uid_t uid;
 	gid_t gid;
 	int bad = 0, n;
@@ -250,12 +309,6 @@ server_config_check(const struct server_config *cfg, FILE *f)
 		fprintf(stderr, "fdtool server: hosts %s: %s\n", cfg->hosts_path, strerror(errno));
 		bad = 1;
 	}
-	if (cfg->nupstream == 0 &&
-	    (n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM)) < 0) {
-		fprintf(stderr, "fdtool server: no upstream, and resolv-conf %s: %s\n",
-		    cfg->resolv_path, strerror(-n));
-		bad = 1;
-	}
 	if (bad)
 		return EXIT_RUNTIME;
 
@@ -264,15 +317,37 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "[server]\n");
 	print_endpoints(f, "listen", cfg->listen, cfg->nlisten);
 	if (cfg->nupstream == 0) {
-		n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
-		fprintf(f, "# no upstream given: the nameservers of %s at start, "
-		    "less our own addresses; now:\n", cfg->resolv_path);
-		for (int i = 0; i < n; i++) {
-			char buf[ENDPOINT_STRLEN];
-			fprintf(f, "#   %s\n", endpoint_short(&found[i], buf, sizeof(buf)));
-		}
+		/* not fatal: the server waits for a usable one (and says so) */
+		n = resolvconf_upstreams(cfg->resolv_path, found, flen, SERVER_MAX_UPSTREAM,
+		    &skipped);
+		fprintf(f, "# no upstream given: the nameservers of %s, less our own "
+		    "addresses, re-read when it changes; now:", cfg->resolv_path);
+		if (n < 0)
+			fprintf(f, " none (%s)", strerror(-n));
+		fprintf(f, "\n");
+		for (int i = 0; i < n; i++)
+			fprintf(f, "#   %s\n", server_addr_format((const struct sockaddr *)&found[i],
+			    buf, sizeof(buf)));
+		if (n >= 0 && skipped)
+			fprintf(f, "#   (%zu nameserver line(s) skipped: not usable)\n", skipped);
 	}
-	print_endpoints(f, "upstream", cfg->upstream, cfg->nupstream);
+	for (size_t i = 0; i < cfg->nupstream; i++)
+		fprintf(f, "upstream = %s\n", server_addr_format(
+		    (const struct sockaddr *)&cfg->upstream[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		char zone[1010];
+		const struct forward_zone *z = &cfg->zones[i];
+		dns_name_to_text(z->name, z->namelen, zone, sizeof(zone));
+		fprintf(f, "forward-zone = %s=", zone);
+		for (size_t k = 0; k < z->naddr; k++)
+			fprintf(f, "%s%s", k ? "," : "", server_addr_format(
+			    (const struct sockaddr *)&z->addr[k], buf, sizeof(buf)));
+		fprintf(f, "\n");
+	}
+	for (size_t i = 0; i < cfg->nallow; i++)
+		fprintf(f, "allow-from = %s\n", acl_format(&cfg->allow[i], buf, sizeof(buf)));
+	if (cfg->nallow == 0)
+		fprintf(f, "# no allow-from: only loopback clients are answered\n");
 	if (cfg->creator_path)
 		fprintf(f, "creator = %s\n", cfg->creator_path);
 	fprintf(f, "user = %s\n", cfg->user);
@@ -281,6 +356,8 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "cache-size = %zu\n", cfg->cache_size);
 	fprintf(f, "min-ttl = %u\nmax-ttl = %u\n", cfg->min_ttl, cfg->max_ttl);
 	fprintf(f, "upstream-timeout = %u\n", cfg->upstream_timeout_ms);
+	fprintf(f, "query-timeout = %u\n", cfg->query_timeout_ms);
+	fprintf(f, "serve-stale = %u\n", cfg->serve_stale);
 	fprintf(f, "max-tcp = %zu\n", cfg->max_tcp);
 	fprintf(f, "tcp-idle-timeout = %u\n", cfg->tcp_idle_ms);
 	fprintf(f, "max-pending = %zu\n", cfg->max_pending);

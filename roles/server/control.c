@@ -65,6 +65,53 @@ cache_counter(const struct server *s, size_t i, const char **name, uint64_t *v)
 	}
 }
 
+/*
+ * What we know of each upstream, as upstream[ADDR].FIELD (default set)
+ * or upstream[ZONE@ADDR].FIELD (a forward zone's): the health the
+ * resolver picks by, and why it stopped asking one.
+ */
+#define NUPSTREAM_FIELDS 7
+
+static int
+upstream_counter(const struct server *s, size_t i, const char **name, uint64_t *v)
+{
+	static char buf[1100 + SERVER_ADDR_STRLEN];
+	static const char *const field[NUPSTREAM_FIELDS] = {
+		"srtt-ms", "down", "failures", "queries", "answers", "timeouts", "errors",
+	};
+	const struct upstreams *u = resolver_upstreams(s->resolver);
+	size_t f = i % NUPSTREAM_FIELDS, k = i / NUPSTREAM_FIELDS;
+
+	for (size_t set = 0; set < 1 + s->cfg.nzones; set++) {
+		const struct upstream_set *us = upstreams_get_set(u, set);
+		const struct upstream *sv;
+		char zone[1010], addr[SERVER_ADDR_STRLEN];
+		if (k >= us->n) {
+			k -= us->n;
+			continue;
+		}
+		sv = &us->srv[k];
+		server_addr_format((const struct sockaddr *)&sv->addr, addr, sizeof(addr));
+		if (set > 0)
+			dns_name_to_text(s->cfg.zones[set - 1].name,
+			    s->cfg.zones[set - 1].namelen, zone, sizeof(zone));
+		snprintf(buf, sizeof(buf), "upstream[%s%s%s].%s", set ? zone : "",
+		    set ? "@" : "", addr, field[f]);
+		*name = buf;
+		switch (f) {
+		case 0: *v = sv->srtt / 8; break;
+		case 1: *v = sv->failures > 0; break;
+		case 2: *v = sv->failures; break;
+		case 3: *v = sv->queries; break;
+		case 4: *v = sv->answers; break;
+		case 5: *v = sv->timeouts; break;
+		default: *v = sv->errors; break;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int
 server_counter_at(const struct server *s, size_t i, const char **name, uint64_t *v)
 {
@@ -77,7 +124,7 @@ server_counter_at(const struct server *s, size_t i, const char **name, uint64_t 
 		cache_counter(s, i - NCOUNTERS, name, v);
 		return 0;
 	}
-	return -ENOENT;
+	return upstream_counter(s, i - NCOUNTERS - NCACHE_COUNTERS, name, v);
 }
 
 int
@@ -120,7 +167,7 @@ server_control_open(struct server *s, uid_t uid, gid_t gid)
 	if (fd < 0)
 		return fd;
 	s->control.fd = fd;
-	return server_watch(s, &s->control, EPOLLIN, &s->control);
+	return loop_watch(s->epfd, &s->control, EPOLLIN, &s->control);
 }
 
 static void
@@ -183,7 +230,7 @@ server_dispatch_control_listen(struct server *s)
 		return;
 	}
 	*c = (struct ctl_conn){ .w = { K_CONTROL, fd }, .pid = pc.pid, .uid = pc.uid };
-	if (server_watch(s, &c->w, EPOLLIN, c) < 0)
+	if (loop_watch(s->epfd, &c->w, EPOLLIN, c) < 0)
 		ctl_close(c);
 }
 
@@ -238,7 +285,7 @@ child_start(struct server *s, struct child *ch, pid_t pid)
 	}
 	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	ch->w.fd = pidfd;
-	return server_watch(s, &ch->w, EPOLLIN, ch);
+	return loop_watch(s->epfd, &ch->w, EPOLLIN, ch);
 }
 
 void
@@ -368,7 +415,7 @@ dump_child(struct server *s, int out, int conn, uint32_t id)
 	int n;
 
 	child_isolate(fds, 2);
-	j = (struct dump_job){ .out = fds[0], .conn = fds[1], .now = s->now_s, .id = id,
+	j = (struct dump_job){ .out = fds[0], .conn = fds[1], .now = s->clock.s, .id = id,
 		.last_progress = daemon_now_ms() };
 	cache_foreach(s->cache, j.now, count_entry, &total);
 	n = dump_format_header(time(NULL), total, j.buf, sizeof(j.buf));
@@ -552,9 +599,9 @@ ctl_load(struct server *s, struct ctl_conn *c, int fd)
 	ch->feed.fd = sv[0];
 	ch->conn = c;
 	ch->loaded = 0;
-	ch->last_progress = s->now_ms;
+	ch->last_progress = s->clock.ms;
 	c->busy = 1;
-	if (child_start(s, ch, pid) < 0 || server_watch(s, &ch->feed, EPOLLIN, &ch->feed) < 0) {
+	if (child_start(s, ch, pid) < 0 || loop_watch(s->epfd, &ch->feed, EPOLLIN, &ch->feed) < 0) {
 		ctl_reply(c, EIO, 0, "cannot start the load");
 		close(ch->feed.fd);
 		ch->feed.fd = -1;
@@ -603,7 +650,7 @@ loader_insert(struct server *s, struct child *ch, uint8_t *rec, size_t len)
 	if (ttl > s->cfg.max_ttl)
 		ttl = s->cfg.max_ttl;
 	if (cache_insert(s->cache, &k, rec + 6, (size_t)tlen, info.ttl_off, info.nttl,
-	    info.rcode, rec[5], ttl, s->now_s) == 0 && ttl > 0)
+	    info.rcode, rec[5], ttl, s->clock.s) == 0 && ttl > 0)
 		ch->loaded++;
 }
 
@@ -710,8 +757,7 @@ ctl_command(struct server *s, struct ctl_conn *c, const struct fdt_msg *m, int f
 		ctl_reply(c, 0, 0, "stopping once the queries in flight are answered");
 		if (!s->quit_nicely) {
 			s->quit_nicely = 1;
-			s->quit_deadline = s->now_ms + 2ull * s->cfg.upstream_timeout_ms *
-			    (s->cfg.nupstream < 2 ? 2 : s->cfg.nupstream) + 1000;
+			s->quit_deadline = s->clock.ms + s->cfg.query_timeout_ms + 1000;
 		}
 		break;
 	default:
@@ -768,9 +814,9 @@ server_control_tick(struct server *s)
 			kill(ch->pid, SIGTERM);
 			loader_end(ch);
 		} else if (ch->feed.fd >= 0 && ch->conn &&
-		    s->now_ms - ch->last_progress >= PROGRESS_EVERY_MS) {
+		    s->clock.ms - ch->last_progress >= PROGRESS_EVERY_MS) {
 			struct fdt_msg m;
-			ch->last_progress = s->now_ms;
+			ch->last_progress = s->clock.ms;
 			fdt_msg_init(&m, FDT_MSG_CTL_REP, ch->conn->id);
 			m.body.ctl.command = FDT_CTL_LOAD_CACHE;
 			m.body.ctl.flags = FDT_CTL_F_PROGRESS;
@@ -790,7 +836,8 @@ server_control_tick(struct server *s)
 				close(s->tcp[i].fd);
 				s->tcp[i].fd = -1;
 			}
-		if (s->pend_used == 0 || s->now_ms >= s->quit_deadline)
+		if (upstreams_inflight(resolver_upstreams(s->resolver)) == 0 ||
+		    s->clock.ms >= s->quit_deadline)
 			s->quit = 1;
 	}
 }

@@ -3,7 +3,8 @@
  * wake-up), TCP with RFC 7766 framing, pipelining and out-of-order
  * replies.  No client can hold up another: sockets never block, a TCP
  * client that stops reading is dropped once its unread replies pass
- * SERVER_TCP_OUT_MAX, and idle or half-open ones time out.
+ * SERVER_TCP_OUT_MAX, and idle or half-open ones time out.  Clients not
+ * on loopback or --allow-from get REFUSED, counted, never logged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +16,48 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "roles/server/server.h"
+#include "roles/server/frontend.h"
 
 #define UDP_IN_MAX	4096		/* a larger query is no query of ours */
 #define UDP_OUT_MAX	DNS_EDNS_SIZE	/* we never send more over UDP */
+
+/*
+ * A TCP client.  It is on the idle list (oldest progress first) exactly
+ * while it waits on nobody but itself: with queries upstream it is off
+ * the list, so a slow upstream never times a client out.  Progress is a
+ * whole query read or a whole reply written, never a byte.
+ */
+struct tcp_conn {
+	struct watched w;		/* K_TCP_CLIENT; fd -1 when free */
+	struct tcp_conn *prev, *next;	/* idle order */
+	struct tcp_conn *resume_next;	/* on the resume list */
+	int on_idle, on_resume;
+	int refused;			/* not a client we serve */
+	uint64_t last;			/* ms of last progress */
+	uint32_t gen;			/* bumped on close: stale replies see it */
+	unsigned inflight;		/* its queries waiting upstream */
+	size_t inlen;
+	uint8_t in[2 + SERVER_TCP_QUERY_MAX];
+	uint8_t *out;			/* replies not yet written */
+	size_t outlen, outcap, outdone;
+	uint32_t events;		/* what epoll watches for now */
+	int eof;			/* it shut down its sending side */
+};
+
+struct frontend {
+	const struct server_config *cfg;
+	const struct loop_clock *clock;
+	struct server_counters *stats;
+	struct resolver *resolver;
+	int epfd;
+	struct udp_batch *batch;	/* recvmmsg/sendmmsg buffers */
+	struct tcp_conn *conns;		/* max_tcp slots */
+	struct tcp_conn *idle_head, *idle_tail;	/* open, least recent first */
+	struct tcp_conn *resume_head;	/* got answers back: read on, maybe close */
+	size_t nconns;
+	int spare_fd;			/* given up to accept-and-close at EMFILE */
+	uint8_t reply[DNS_MSG_MAX];	/* a TCP reply being built */
+};
 
 struct udp_batch {
 	struct mmsghdr in[SERVER_UDP_BATCH];
@@ -30,8 +69,47 @@ struct udp_batch {
 	uint8_t outbuf[SERVER_UDP_BATCH][UDP_OUT_MAX];
 };
 
+/* Loopback always; anyone else only by --allow-from. */
+static int
+allowed(const struct frontend *s, const struct sockaddr *sa)
+{
+	return acl_is_loopback(sa) || acl_match(s->cfg->allow, s->cfg->nallow, sa);
+}
+
+static void
+count_reply(struct server_counters *st, const uint8_t *msg, size_t len)
+{
+	if (len < DNS_HDR_SIZE)
+		return;
+	switch (msg[3] & 0x0f) {
+	case DNS_RCODE_SERVFAIL:
+		st->servfail++;
+		break;
+	case DNS_RCODE_NXDOMAIN:
+		st->nxdomain++;
+		break;
+	case DNS_RCODE_FORMERR:
+		st->formerr++;
+		break;
+	}
+	if (msg[2] & (DNS_F_TC >> 8))
+		st->truncated++;
+}
+
+/* An answer now, or RESOLVER_PENDING; 0 for none. */
+static ssize_t
+answer(struct frontend *s, const uint8_t *pkt, size_t len, const struct client *cl,
+    int tcp, int refused, uint8_t *out, size_t cap)
+{
+	if (refused) {
+		s->stats->refused_clients++;
+		return (ssize_t)resolver_refuse(pkt, len, out, cap);
+	}
+	return resolver_query(s->resolver, pkt, len, cl, tcp, out, cap);
+}
+
 void
-server_dispatch_udp(struct server *s, struct watched *w)
+frontend_dispatch_udp(struct frontend *s, struct watched *w)
 {
 	struct udp_batch *b = s->batch;
 	int n, nout = 0;
@@ -48,20 +126,21 @@ server_dispatch_udp(struct server *s, struct watched *w)
 		return;
 	for (int i = 0; i < n; i++) {
 		struct client cl = { .udp_fd = w->fd, .addrlen = b->in[i].msg_hdr.msg_namelen };
-		size_t len;
+		ssize_t len;
 
-		s->stats.queries_udp++;
+		s->stats->queries_udp++;
 		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			s->stats.dropped++;
+			s->stats->dropped++;
 			continue;
 		}
 		memcpy(&cl.addr, &b->addr[i], sizeof(cl.addr));
-		len = server_answer(s, b->inbuf[i], b->in[i].msg_len, &cl,
+		len = answer(s, b->inbuf[i], b->in[i].msg_len, &cl, 0,
+		    !allowed(s, (const struct sockaddr *)&b->addr[i]),
 		    b->outbuf[nout], UDP_OUT_MAX);
-		if (len == 0)
+		if (len <= 0)
 			continue;
-		server_count_reply(s, b->outbuf[nout], len);
-		b->out_iov[nout] = (struct iovec){ b->outbuf[nout], len };
+		count_reply(s->stats, b->outbuf[nout], (size_t)len);
+		b->out_iov[nout] = (struct iovec){ b->outbuf[nout], (size_t)len };
 		b->out[nout].msg_hdr = (struct msghdr){
 			.msg_name = &b->addr[i], .msg_namelen = cl.addrlen,
 			.msg_iov = &b->out_iov[nout], .msg_iovlen = 1,
@@ -74,12 +153,12 @@ server_dispatch_udp(struct server *s, struct watched *w)
 			sent += r;
 		} else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			/* a full socket buffer: UDP may drop, and we count it */
-			s->stats.dropped += (uint64_t)(nout - sent);
+			s->stats->dropped += (uint64_t)(nout - sent);
 			break;
 		} else {
 			/* this one destination is bad (a forged port 0, say):
 			 * skip it, not the clients queued behind it */
-			s->stats.dropped++;
+			s->stats->dropped++;
 			sent++;
 		}
 	}
@@ -88,7 +167,7 @@ server_dispatch_udp(struct server *s, struct watched *w)
 /* --- TCP ----------------------------------------------------------- */
 
 static void
-idle_unlink(struct server *s, struct tcp_conn *c)
+idle_unlink(struct frontend *s, struct tcp_conn *c)
 {
 	if (!c->on_idle)
 		return;
@@ -106,10 +185,10 @@ idle_unlink(struct server *s, struct tcp_conn *c)
 
 /* Progress: to the back of the idle list, or off it while upstreams owe it. */
 static void
-idle_touch(struct server *s, struct tcp_conn *c)
+idle_touch(struct frontend *s, struct tcp_conn *c)
 {
 	idle_unlink(s, c);
-	c->last = s->now_ms;
+	c->last = s->clock->ms;
 	if (c->inflight > 0)
 		return;
 	c->prev = s->idle_tail;
@@ -123,7 +202,7 @@ idle_touch(struct server *s, struct tcp_conn *c)
 }
 
 static void
-conn_close(struct server *s, struct tcp_conn *c)
+conn_close(struct frontend *s, struct tcp_conn *c)
 {
 	idle_unlink(s, c);
 	close(c->w.fd);
@@ -141,7 +220,7 @@ conn_close(struct server *s, struct tcp_conn *c)
 
 /* Read while it sends; write while replies wait. */
 static int
-conn_events(struct server *s, struct tcp_conn *c)
+conn_events(struct frontend *s, struct tcp_conn *c)
 {
 	int reading = !c->eof && c->inflight < SERVER_TCP_INFLIGHT &&
 	    c->inlen < sizeof(c->in);
@@ -158,7 +237,7 @@ conn_events(struct server *s, struct tcp_conn *c)
 
 /* Write what we can; returns -1 if the connection had to be closed. */
 static int
-conn_flush(struct server *s, struct tcp_conn *c)
+conn_flush(struct frontend *s, struct tcp_conn *c)
 {
 	while (c->outdone < c->outlen) {
 		ssize_t n = send(c->w.fd, c->out + c->outdone, c->outlen - c->outdone,
@@ -190,7 +269,7 @@ conn_flush(struct server *s, struct tcp_conn *c)
  * whole read's worth of queries, then writes once.
  */
 static int
-conn_append(struct server *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
+conn_append(struct frontend *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
 	size_t need = c->outlen + 2 + len;
 
@@ -225,27 +304,46 @@ conn_append(struct server *s, struct tcp_conn *c, const uint8_t *msg, size_t len
 	return 0;
 }
 
+/*
+ * A late answer from the resolver.  A TCP connection goes on the resume
+ * list: reading on (the in-flight cap may have stopped it) or closing a
+ * half-closed client happens in frontend_tick(), never inside the call
+ * chain that answered.
+ */
 void
-server_reply(struct server *s, const struct client *cl, const uint8_t *msg, size_t len)
+frontend_deliver(void *ctx, const struct client *cl, const uint8_t *msg, size_t len)
 {
-	server_count_reply(s, msg, len);
+	struct frontend *s = ctx;
+	struct tcp_conn *c = cl->conn;
+
+	if (len)
+		count_reply(s->stats, msg, len);
 	if (cl->udp_fd >= 0) {
-		if (sendto(cl->udp_fd, msg, len, MSG_DONTWAIT,
+		if (len && sendto(cl->udp_fd, msg, len, MSG_DONTWAIT,
 		    (const struct sockaddr *)&cl->addr, cl->addrlen) < 0)
-			s->stats.dropped++;
+			s->stats->dropped++;
 		return;
 	}
-	if (cl->conn->w.fd < 0 || cl->conn->gen != cl->conn_gen)
+	if (c->w.fd < 0 || c->gen != cl->conn_gen)
 		return;		/* the client left while we asked */
-	if (conn_append(s, cl->conn, msg, len) == 0)
-		conn_flush(s, cl->conn);
+	if (c->inflight > 0)
+		c->inflight--;
+	if (len && conn_append(s, c, msg, len) == 0)
+		conn_flush(s, c);
+	if (c->w.fd < 0 || c->on_resume)
+		return;
+	c->on_resume = 1;
+	c->resume_next = s->resume_head;
+	s->resume_head = c;
 }
 
 void
-server_dispatch_tcp_listen(struct server *s, struct watched *w)
+frontend_dispatch_tcp_listen(struct frontend *s, struct watched *w)
 {
 	struct tcp_conn *c = NULL;
-	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
 		/* out of descriptors: a level-triggered listener would wake us
@@ -255,17 +353,17 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 		if (fd >= 0)
 			close(fd);
 		s->spare_fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
-		s->stats.tcp_refused++;
+		s->stats->tcp_refused++;
 		return;
 	}
 	if (fd < 0)
 		return;
-	if (s->nconns < s->cfg.max_tcp)
-		for (size_t i = 0; i < s->cfg.max_tcp && !c; i++)
+	if (s->nconns < s->cfg->max_tcp)
+		for (size_t i = 0; i < s->cfg->max_tcp && !c; i++)
 			if (s->conns[i].w.fd < 0)
 				c = &s->conns[i];
 	if (!c) {
-		s->stats.tcp_refused++;
+		s->stats->tcp_refused++;
 		close(fd);
 		return;
 	}
@@ -273,31 +371,32 @@ server_dispatch_tcp_listen(struct server *s, struct watched *w)
 	 * them back for the client's delayed ACK */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->w.fd = fd;
+	c->refused = !allowed(s, (const struct sockaddr *)&peer);
 	c->inlen = c->outlen = c->outdone = 0;
 	c->inflight = 0;
 	c->on_idle = 0;
 	c->eof = 0;
 	c->events = EPOLLIN | EPOLLRDHUP;
-	if (server_watch(s, &c->w, c->events, c) < 0) {
+	if (loop_watch(s->epfd, &c->w, c->events, c) < 0) {
 		close(fd);
 		c->w.fd = -1;
 		return;
 	}
 	s->nconns++;
-	s->stats.tcp_connections++;
+	s->stats->tcp_connections++;
 	idle_touch(s, c);
 }
 
 /* Answer every whole query in the input buffer. */
 static int
-conn_process(struct server *s, struct tcp_conn *c)
+conn_process(struct frontend *s, struct tcp_conn *c)
 {
 	size_t off = 0, answered = 0;
 
 	while (c->inlen - off >= 2 && c->inflight < SERVER_TCP_INFLIGHT) {
 		size_t qlen = (size_t)c->in[off] << 8 | c->in[off + 1];
 		struct client cl = { .udp_fd = -1, .conn = c, .conn_gen = c->gen };
-		size_t n;
+		ssize_t n;
 
 		if (qlen > SERVER_TCP_QUERY_MAX || qlen == 0) {
 			conn_close(s, c);
@@ -305,16 +404,16 @@ conn_process(struct server *s, struct tcp_conn *c)
 		}
 		if (c->inlen - off < 2 + qlen)
 			break;
-		s->stats.queries_tcp++;
+		s->stats->queries_tcp++;
 		answered++;
-		n = server_answer(s, c->in + off + 2, qlen, &cl, s->reply + 2,
-		    sizeof(s->reply) - 2);
+		n = answer(s, c->in + off + 2, qlen, &cl, 1, c->refused, s->reply,
+		    sizeof(s->reply));
 		off += 2 + qlen;
-		if (c->w.fd < 0 || c->gen != cl.conn_gen)
-			return -1;	/* closed under us by an immediate reply */
-		if (n) {
-			server_count_reply(s, s->reply + 2, n);
-			if (conn_append(s, c, s->reply + 2, n) < 0)
+		if (n == RESOLVER_PENDING) {
+			c->inflight++;	/* idle_touch keeps it off the idle list now */
+		} else if (n > 0) {
+			count_reply(s->stats, s->reply, (size_t)n);
+			if (conn_append(s, c, s->reply, (size_t)n) < 0)
 				return -1;
 		}
 	}
@@ -326,8 +425,9 @@ conn_process(struct server *s, struct tcp_conn *c)
 }
 
 void
-server_dispatch_tcp_client(struct server *s, struct tcp_conn *c, uint32_t events)
+frontend_dispatch_tcp_client(struct frontend *s, struct watched *w, uint32_t events)
 {
+	struct tcp_conn *c = (struct tcp_conn *)w;
 	ssize_t n;
 
 	if (c->w.fd < 0)
@@ -357,25 +457,8 @@ server_dispatch_tcp_client(struct server *s, struct tcp_conn *c, uint32_t events
 		conn_flush(s, c);	/* reading may have to stop at the cap */
 }
 
-/*
- * An upstream answered one of c's queries.  Reading on (the in-flight cap
- * may have stopped it) or closing a half-closed client happens later, in
- * server_tcp_resume(), never inside the call chain that answered.
- */
-void
-server_conn_answered(struct server *s, struct tcp_conn *c)
-{
-	if (c->inflight > 0)
-		c->inflight--;
-	if (c->on_resume)
-		return;
-	c->on_resume = 1;
-	c->resume_next = s->resume_head;
-	s->resume_head = c;
-}
-
-void
-server_tcp_resume(struct server *s)
+static void
+tcp_resume(struct frontend *s)
 {
 	while (s->resume_head) {
 		struct tcp_conn *c = s->resume_head;
@@ -390,38 +473,71 @@ server_tcp_resume(struct server *s)
 	}
 }
 
-void
-server_tcp_expire(struct server *s)
+static void
+tcp_expire(struct frontend *s)
 {
-	while (s->idle_head && s->idle_head->last + s->cfg.tcp_idle_ms <= s->now_ms) {
-		s->stats.tcp_timeouts++;
+	while (s->idle_head && s->idle_head->last + s->cfg->tcp_idle_ms <= s->clock->ms) {
+		s->stats->tcp_timeouts++;
 		conn_close(s, s->idle_head);
 	}
 }
 
-int
-server_frontend_init(struct server *s)
+void
+frontend_tick(struct frontend *s)
 {
-	s->spare_fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
+	tcp_resume(s);
+	tcp_expire(s);
+}
+
+uint64_t
+frontend_next_deadline(const struct frontend *s)
+{
+	return s->idle_head ? s->idle_head->last + s->cfg->tcp_idle_ms : UINT64_MAX;
+}
+
+struct frontend *
+frontend_new(const struct server_config *cfg, const struct loop_clock *clock,
+    struct server_counters *stats, int epfd)
+{
+	struct frontend *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cfg = cfg;
+	s->clock = clock;
+	s->stats = stats;
+	s->epfd = epfd;
+	s->spare_fd = fcntl(epfd, F_DUPFD_CLOEXEC, 0);
 	s->batch = calloc(1, sizeof(*s->batch));
-	s->conns = calloc(s->cfg.max_tcp ? s->cfg.max_tcp : 1, sizeof(*s->conns));
-	if (!s->batch || !s->conns)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cfg.max_tcp; i++) {
+	s->conns = calloc(cfg->max_tcp ? cfg->max_tcp : 1, sizeof(*s->conns));
+	if (!s->batch || !s->conns) {
+		frontend_free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->max_tcp; i++) {
 		s->conns[i].w.kind = K_TCP_CLIENT;
 		s->conns[i].w.fd = -1;
 	}
-	return 0;
+	return s;
 }
 
 void
-server_frontend_free(struct server *s)
+frontend_attach(struct frontend *s, struct resolver *r)
 {
-	for (size_t i = 0; i < s->cfg.max_tcp; i++)
+	s->resolver = r;
+}
+
+void
+frontend_free(struct frontend *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; s->conns && i < s->cfg->max_tcp; i++)
 		if (s->conns[i].w.fd >= 0)
 			conn_close(s, &s->conns[i]);
 	free(s->conns);
 	free(s->batch);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
+	free(s);
 }

@@ -1,79 +1,43 @@
 /*
- * Answering one query: the hosts file, then the cache, then an upstream.
- * Upstream queries are pool-allocated, each on its own socket (a fresh
- * random source port per query, the kernel's connect() filter on the
- * upstream's address and port) with a random id, and live on one list in
- * deadline order: every attempt gets the same timeout, so appending keeps
- * the list sorted and expiry only ever looks at its head.
+ * Answering one query: CH class and RFC 6303 zones locally, then the
+ * hosts file, the cache, and the upstream layer.  A query that must wait
+ * becomes a waiter on a fetch; when the fetch ends every waiter gets its
+ * own rendering (its id, spelling, EDNS size, DO) of the one answer.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/random.h>
-#include <unistd.h>
 
-#include "common/log.h"
-#include "roles/server/server.h"
+#include "roles/server/resolve.h"
+#include "roles/server/zones.h"
 
-static uint16_t
-random16(struct server *s)
-{
-	uint16_t v;
+struct waiter {
+	struct fetch_waiter link;	/* first: the upstream layer's handle */
+	struct waiter *free_next;
+	struct client cl;
+	struct dns_query q;
+	int tcp;
+};
 
-	if (s->rnd_left < sizeof(v)) {
-		/* getrandom(2) fills up to 256 bytes whole once the pool is
-		 * seeded; anything less means no safe ids, so no answers */
-		if (getrandom(s->rnd, sizeof(s->rnd), 0) != (ssize_t)sizeof(s->rnd))
-			fatal("getrandom");
-		s->rnd_left = sizeof(s->rnd);
-	}
-	s->rnd_left -= sizeof(v);
-	memcpy(&v, s->rnd + s->rnd_left, sizeof(v));
-	return v;
-}
-
-int
-server_watch(struct server *s, struct watched *w, uint32_t events, void *ptr)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ptr };
-
-	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0 ? 0 : -errno;
-}
-
-static int
-rewatch(struct server *s, struct watched *w, uint32_t events, void *ptr)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ptr };
-
-	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0 ? 0 : -errno;
-}
-
-void
-server_count_reply(struct server *s, const uint8_t *msg, size_t len)
-{
-	if (len < DNS_HDR_SIZE)
-		return;
-	switch (msg[3] & 0x0f) {
-	case DNS_RCODE_SERVFAIL:
-		s->stats.servfail++;
-		break;
-	case DNS_RCODE_NXDOMAIN:
-		s->stats.nxdomain++;
-		break;
-	case DNS_RCODE_FORMERR:
-		s->stats.formerr++;
-		break;
-	}
-	if (msg[2] & (DNS_F_TC >> 8))
-		s->stats.truncated++;
-}
+struct resolver {
+	const struct server_config *cfg;
+	const struct loop_clock *clock;
+	struct cache *cache;
+	const struct hosts *hosts;
+	struct server_counters *stats;
+	resolver_deliver_fn *deliver;
+	void *ctx;
+	struct upstreams *up;
+	struct waiter *waiters, *free;
+	struct dns_template_info pinfo;	/* the plain twin's */
+	uint8_t plain[DNS_MSG_MAX];
+	uint8_t reply[DNS_MSG_MAX];
+};
 
 static size_t
-max_reply(const struct client *cl, const struct dns_query *q)
+max_reply(int tcp, const struct dns_query *q)
 {
-	if (cl->udp_fd < 0)
+	if (tcp)
 		return DNS_MSG_MAX;
 	if (!q->edns)
 		return DNS_UDP_MIN;
@@ -84,23 +48,23 @@ max_reply(const struct client *cl, const struct dns_query *q)
 
 /* A hosts-file answer, or 0 when the hosts file does not know the name. */
 static size_t
-hosts_answer(struct server *s, const struct dns_query *q, uint8_t *out, size_t cap)
+hosts_answer(const struct resolver *r, const struct dns_query *q, uint8_t *out, size_t cap)
 {
 	uint8_t name[DNS_NAME_MAX], addrs[HOSTS_ANSWER_MAX * 16], target[DNS_NAME_MAX];
 	int family, n;
 
-	if (!s->hosts || q->q.qclass != DNS_CLASS_IN)
+	if (!r->hosts || q->q.qclass != DNS_CLASS_IN)
 		return 0;
 	memcpy(name, q->q.name, q->q.namelen);
 	dns_name_fold(name, q->q.namelen);
 	if (q->q.qtype == DNS_TYPE_PTR) {
-		n = hosts_reverse(s->hosts, name, q->q.namelen, target);
+		n = hosts_reverse(r->hosts, name, q->q.namelen, target);
 		if (n < 0)
 			return 0;
 		return dns_build_answer(out, cap, q, DNS_TYPE_PTR, 0, target, (size_t)n, 1);
 	}
 	family = q->q.qtype == DNS_TYPE_AAAA ? 6 : 4;
-	n = hosts_lookup(s->hosts, name, q->q.namelen, family, addrs, HOSTS_ANSWER_MAX);
+	n = hosts_lookup(r->hosts, name, q->q.namelen, family, addrs, HOSTS_ANSWER_MAX);
 	if (n < 0)
 		return 0;
 	if (q->q.qtype != DNS_TYPE_A && q->q.qtype != DNS_TYPE_AAAA)
@@ -111,467 +75,360 @@ hosts_answer(struct server *s, const struct dns_query *q, uint8_t *out, size_t c
 
 /* As hosts_answer(), truncated (TC, no records) when it does not fit. */
 static size_t
-answer_from_hosts(struct server *s, const struct dns_query *q, size_t max,
+answer_from_hosts(const struct resolver *r, const struct dns_query *q, size_t max,
     uint8_t *out, size_t cap)
 {
-	size_t n = hosts_answer(s, q, out, cap);
+	size_t n = hosts_answer(r, q, out, cap);
 
-	if (n <= max)
-		return n;
-	n = dns_build_answer(out, cap, q, q->q.qtype, 0, NULL, 0, 0);
+	if (n > max) {
+		n = dns_build_answer(out, cap, q, q->q.qtype, 0, NULL, 0, 0);
+		if (n)
+			out[2] |= DNS_F_TC >> 8;
+	}
 	if (n)
-		out[2] |= DNS_F_TC >> 8;
+		out[2] &= (uint8_t)~(DNS_F_AA >> 8);	/* we are nobody's authority */
 	return n;
 }
 
-/* --- the pending pool ------------------------------------------------ */
-
-static struct pending *
-pend_get(struct server *s)
-{
-	struct pending *p = s->pend_free;
-
-	if (!p)
-		return NULL;
-	s->pend_free = p->next;
-	memset(p, 0, sizeof(*p));
-	p->w.kind = K_UPSTREAM;
-	p->w.fd = -1;
-	s->pend_used++;
-	return p;
-}
-
-static void
-pend_unlink(struct server *s, struct pending *p)
-{
-	if (p->prev)
-		p->prev->next = p->next;
-	else if (s->pend_head == p)
-		s->pend_head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else if (s->pend_tail == p)
-		s->pend_tail = p->prev;
-	p->prev = p->next = NULL;
-}
-
-static void
-pend_append(struct server *s, struct pending *p)
-{
-	p->deadline = s->now_ms + s->cfg.upstream_timeout_ms;
-	p->prev = s->pend_tail;
-	p->next = NULL;
-	if (s->pend_tail)
-		s->pend_tail->next = p;
-	else
-		s->pend_head = p;
-	s->pend_tail = p;
-}
-
-static void
-pend_close_socket(struct pending *p)
-{
-	if (p->w.fd >= 0)
-		close(p->w.fd);	/* also leaves the epoll set */
-	p->w.fd = -1;
-	free(p->tcpbuf);
-	p->tcpbuf = NULL;
-}
-
-static void
-pend_release(struct server *s, struct pending *p)
-{
-	struct tcp_conn *c = p->client.conn;
-
-	pend_unlink(s, p);
-	pend_close_socket(p);
-	if (c && c->gen == p->client.conn_gen)
-		server_conn_answered(s, c);
-	p->next = s->pend_free;
-	s->pend_free = p;
-	s->pend_used--;
-}
-
-/* --- asking upstreams ----------------------------------------------- */
-
-static int
-upstream_socket(struct server *s, struct pending *p, int type)
-{
-	const struct sockaddr_storage *ss = &s->upstream_addr[p->upstream];
-	int fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	/* UDP: the kernel picks a random source port and drops datagrams
-	 * from anywhere but the upstream's address and port */
-	if (connect(fd, (const struct sockaddr *)ss, s->upstream_len[p->upstream]) != 0 &&
-	    errno != EINPROGRESS) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static int
-ask_udp(struct server *s, struct pending *p)
-{
-	uint8_t q[DNS_HDR_SIZE + DNS_NAME_MAX + 4 + 11];
-	size_t n;
-	int fd;
-
-	p->id = random16(s);
-	n = dns_build_query(q, sizeof(q), p->id, &p->query.q, 1);
-	if (n == 0)
-		return -EINVAL;
-	if ((fd = upstream_socket(s, p, SOCK_DGRAM)) < 0)
-		return fd;
-	p->w.fd = fd;
-	if (send(fd, q, n, MSG_DONTWAIT) != (ssize_t)n)
-		return -errno;
-	s->stats.upstream_queries++;
-	return server_watch(s, &p->w, EPOLLIN, p);
-}
-
-static int
-ask_tcp(struct server *s, struct pending *p)
-{
-	size_t n;
-	int fd;
-
-	p->tcp = 1;
-	if (!p->tcpbuf && !(p->tcpbuf = malloc(DNS_MSG_MAX + 2)))
-		return -ENOMEM;
-	p->id = random16(s);
-	n = dns_build_query(p->tcpbuf + 2, DNS_MSG_MAX, p->id, &p->query.q, 1);
-	if (n == 0)
-		return -EINVAL;
-	p->tcpbuf[0] = (uint8_t)(n >> 8);
-	p->tcpbuf[1] = (uint8_t)n;
-	p->tcplen = n + 2;
-	p->tcpdone = 0;
-	p->tcp_writing = 1;
-	if ((fd = upstream_socket(s, p, SOCK_STREAM)) < 0)
-		return fd;
-	p->w.fd = fd;
-	s->stats.upstream_tcp_queries++;
-	return server_watch(s, &p->w, EPOLLOUT, p);
-}
-
-static unsigned
-tries(const struct server *s)
-{
-	return s->cfg.nupstream < 2 ? 2 : (unsigned)s->cfg.nupstream;
-}
-
-static void reply_servfail(struct server *s, struct pending *p);
-
-/*
- * Ask the next upstream in turn (tcp: the same one again, over TCP), or
- * give up with SERVFAIL.  A socket that cannot even be set up counts as
- * that upstream's answer, so the recursion ends after tries() attempts.
- */
-static void
-next_upstream(struct server *s, struct pending *p, int tcp)
-{
-	int r;
-
-	pend_unlink(s, p);
-	if (p->w.fd >= 0)
-		close(p->w.fd);
-	p->w.fd = -1;
-	if (!tcp && ++p->attempt >= tries(s)) {
-		reply_servfail(s, p);
-		return;
-	}
-	if (!tcp)
-		p->upstream = (uint8_t)(p->attempt % s->cfg.nupstream);
-	p->tcp = (uint8_t)tcp;
-	r = tcp ? ask_tcp(s, p) : ask_udp(s, p);
-	pend_append(s, p);
-	if (r < 0)
-		next_upstream(s, p, 0);
-}
-
 static uint32_t
-clamp_ttl(const struct server *s, uint32_t ttl)
+clamp_ttl(const struct server_config *cfg, uint32_t ttl)
 {
-	if (ttl > s->cfg.max_ttl)
-		ttl = s->cfg.max_ttl;
-	if (ttl < s->cfg.min_ttl)
-		ttl = s->cfg.min_ttl;
+	if (ttl > cfg->max_ttl)
+		ttl = cfg->max_ttl;
+	if (ttl < cfg->min_ttl)
+		ttl = cfg->min_ttl;
 	return ttl;
 }
 
 /* No record leaves us with a TTL above --max-ttl. */
 static void
-clamp_record_ttls(const struct server *s, uint8_t *tmpl, const struct dns_template_info *info)
+clamp_record_ttls(uint32_t max_ttl, uint8_t *tmpl, const struct dns_template_info *info)
 {
 	for (size_t i = 0; i < info->nttl; i++) {
 		uint8_t *t = tmpl + info->ttl_off[i];
 		uint32_t ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
 		    (uint32_t)t[2] << 8 | t[3];
-		if (ttl <= s->cfg.max_ttl)
+		if (ttl <= max_ttl)
 			continue;
-		t[0] = (uint8_t)(s->cfg.max_ttl >> 24);
-		t[1] = (uint8_t)(s->cfg.max_ttl >> 16);
-		t[2] = (uint8_t)(s->cfg.max_ttl >> 8);
-		t[3] = (uint8_t)s->cfg.max_ttl;
+		t[0] = (uint8_t)(max_ttl >> 24);
+		t[1] = (uint8_t)(max_ttl >> 16);
+		t[2] = (uint8_t)(max_ttl >> 8);
+		t[3] = (uint8_t)max_ttl;
 	}
 }
 
-/* Reply from a template and remember it. */
 static void
-finish(struct server *s, struct pending *p, uint8_t *tmpl, size_t tlen,
-    const struct dns_template_info *info, uint32_t ttl)
+key_for(struct cache_key *k, const struct dns_query *q)
 {
+	cache_key_from_question(k, &q->q);
+	k->cd = (q->flags & DNS_F_CD) != 0;
+}
+
+static size_t
+render_entry(struct resolver *r, const struct cache_entry *e, const struct dns_query *q,
+    int tcp, int stale, uint8_t *out, size_t cap)
+{
+	struct dns_render_opts o = {
+		.max_size = max_reply(tcp, q),
+		.ede = stale ? DNS_EDE_STALE : (enum dns_ede)e->ede,
+	};
+	struct dns_tmpl t;
+
+	if (stale)
+		o.stale_ttl = SERVER_STALE_TTL;
+	else
+		o.elapsed = (uint32_t)(r->clock->s - e->stored);
+	cache_entry_tmpl(e, q->edns_do, &t);
+	return dns_render(out, cap, &t, q, &o);
+}
+
+/* --- a fetch ends ---------------------------------------------------------- */
+
+static void
+waiter_done(struct resolver *r, struct waiter *w, const uint8_t *msg, size_t len)
+{
+	r->deliver(r->ctx, &w->cl, msg, len);
+	w->free_next = r->free;
+	r->free = w;
+}
+
+/* An expired answer we may still give (RFC 8767), never an expired failure. */
+static const struct cache_entry *
+stale_entry(struct resolver *r, const struct dns_query *q)
+{
+	const struct cache_entry *e;
 	struct cache_key k;
-	size_t n;
 
-	clamp_record_ttls(s, tmpl, info);
-	n = dns_render(s->reply + 2, sizeof(s->reply) - 2, tmpl, tlen, info->ttl_off,
-	    info->nttl, 0, &p->query, max_reply(&p->client, &p->query));
-	if (n)
-		server_reply(s, &p->client, s->reply + 2, n);
-	if (ttl) {
-		cache_key_from_question(&k, &p->query.q);
-		cache_insert(s->cache, &k, tmpl, tlen, info->ttl_off, info->nttl,
-		    info->rcode, info->negative, ttl, s->now_s);
-	}
-	pend_release(s, p);
+	if (!r->cfg->serve_stale)
+		return NULL;
+	key_for(&k, q);
+	e = cache_lookup_stale(r->cache, &k, r->clock->s);
+	return e && e->rcode != DNS_RCODE_SERVFAIL ? e : NULL;
 }
 
+/* The failure answer: stale data if allowed, else SERVFAIL saying why. */
 static void
-reply_servfail(struct server *s, struct pending *p)
+fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result *res)
 {
-	struct dns_query plain = p->query;
+	const struct cache_entry *e = stale_entry(r, &list->q);
+	struct cache_key k;
+	struct dns_query plain = list->q;
 	struct dns_template_info info;
+	struct cache_answer a = { .rcode = DNS_RCODE_SERVFAIL, .ede = res->why };
 	uint8_t msg[DNS_HDR_SIZE + DNS_NAME_MAX + 4];
 	size_t n;
 	int tlen;
 
-	/* the template carries no OPT: dns_render adds one per client */
-	plain.edns = 0;
-	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL);
-	if (n == 0 || (tlen = dns_make_template(msg, n, &info)) < 0) {
-		pend_release(s, p);
-		return;
-	}
-	/* remembered only if the upstreams failed us, not our own sockets */
-	finish(s, p, msg, (size_t)tlen, &info, p->upstream_failed ? SERVER_SERVFAIL_TTL : 0);
-}
-
-static void
-got_answer(struct server *s, struct pending *p, uint8_t *msg, size_t len)
-{
-	struct dns_template_info info;
-	uint32_t ttl;
-	int tlen;
-
-	/* TC first: a truncated body may be cut mid-record, and is no answer */
-	if (!p->tcp && (msg[2] & (DNS_F_TC >> 8))) {
-		next_upstream(s, p, 1);		/* the same upstream, over TCP */
-		return;
-	}
-	if ((tlen = dns_make_template(msg, len, &info)) < 0) {
-		s->stats.upstream_bad++;
-		next_upstream(s, p, 0);
-		return;
-	}
-	if ((info.rcode == DNS_RCODE_SERVFAIL || info.rcode == DNS_RCODE_REFUSED ||
-	    info.rcode == DNS_RCODE_NOTIMP) && p->attempt + 1u < tries(s)) {
-		p->upstream_failed = 1;
-		next_upstream(s, p, 0);
-		return;
-	}
-	if (info.cacheable)
-		ttl = clamp_ttl(s, info.ttl);
-	else if (info.rcode == DNS_RCODE_SERVFAIL)
-		ttl = SERVER_SERVFAIL_TTL;
-	else
-		ttl = 0;
-	finish(s, p, msg, (size_t)tlen, &info, ttl);
-}
-
-static void
-upstream_udp_readable(struct server *s, struct pending *p)
-{
-	for (;;) {
-		ssize_t n = recv(p->w.fd, s->upbuf, sizeof(s->upbuf), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			p->upstream_failed = 1;	/* e.g. ECONNREFUSED: nobody there */
-			next_upstream(s, p, 0);
-			return;
+	if (e) {
+		for (struct waiter *w = list, *next; w; w = next) {
+			next = (struct waiter *)(void *)w->link.next;
+			r->stats->stale_answers++;
+			n = render_entry(r, e, &w->q, w->tcp, 1, r->reply, sizeof(r->reply));
+			waiter_done(r, w, r->reply, n);
 		}
-		if (!dns_answer_matches(s->upbuf, (size_t)n, p->id, &p->query.q)) {
-			s->stats.upstream_mismatched++;
-			continue;
-		}
-		got_answer(s, p, s->upbuf, (size_t)n);
 		return;
+	}
+	/* remembered (RFC 9520) only if the upstreams failed us, not our sockets */
+	key_for(&k, &list->q);
+	plain.edns = 0;		/* the template carries no OPT: each client gets its own */
+	plain.flags &= (uint16_t)~DNS_F_CD;
+	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
+	if (n && (tlen = dns_make_template(msg, n, &info)) >= 0) {
+		a.full = (struct dns_tmpl){ msg, (size_t)tlen, info.ttl_off, info.nttl };
+		if (res->failed_upstream)
+			cache_insert(r->cache, &k, &a, SERVER_SERVFAIL_TTL, r->clock->s);
+	}
+	for (struct waiter *w = list, *next; w; w = next) {
+		struct dns_render_opts o = { .max_size = max_reply(w->tcp, &w->q), .ede = res->why };
+		next = (struct waiter *)(void *)w->link.next;
+		n = a.full.data ? dns_render(r->reply, sizeof(r->reply), &a.full, &w->q, &o) : 0;
+		waiter_done(r, w, r->reply, n);
 	}
 }
 
 static void
-upstream_tcp_progress(struct server *s, struct pending *p)
+resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_result *res)
 {
-	ssize_t n;
+	struct resolver *r = ctx;
+	struct waiter *list = (struct waiter *)(void *)first;
+	const struct dns_template_info *info = res->info;
+	struct cache_answer a = { .rcode = info->rcode, .negative = info->negative };
+	struct cache_key k;
+	uint32_t ttl = 0;
+	int plen;
 
-	if (p->tcp_writing) {
-		n = send(p->w.fd, p->tcpbuf + p->tcpdone, p->tcplen - p->tcpdone,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			next_upstream(s, p, 0);
-			return;
+	if (!list)
+		return;
+	if (!res->tmpl) {
+		fetch_failed(r, list, res);
+		return;
+	}
+	clamp_record_ttls(r->cfg->max_ttl, res->tmpl, info);
+	a.full = (struct dns_tmpl){ res->tmpl, res->tlen, info->ttl_off, info->nttl };
+	if (info->dnssec && (plen = dns_strip_dnssec(res->tmpl, res->tlen, r->plain,
+	    sizeof(r->plain), &r->pinfo)) >= 0)
+		a.plain = (struct dns_tmpl){ r->plain, (size_t)plen, r->pinfo.ttl_off,
+		    r->pinfo.nttl };
+	if (info->cacheable && (!info->dnssec || a.plain.data))
+		ttl = clamp_ttl(r->cfg, info->ttl);
+	key_for(&k, &list->q);
+	cache_insert(r->cache, &k, &a, ttl, r->clock->s);
+
+	for (struct waiter *w = list, *next; w; w = next) {
+		struct dns_render_opts o = { .max_size = max_reply(w->tcp, &w->q) };
+		const struct dns_tmpl *t = &a.full;
+		size_t n;
+
+		next = (struct waiter *)(void *)w->link.next;
+		if (!w->q.edns_do && info->dnssec) {
+			/* no plain twin: a DO-less client gets SERVFAIL, never RRSIGs */
+			if (!a.plain.data) {
+				n = dns_build_error(r->reply, sizeof(r->reply), &w->q,
+				    DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
+				waiter_done(r, w, r->reply, n);
+				continue;
+			}
+			t = &a.plain;
 		}
-		p->tcpdone += (size_t)n;
-		if (p->tcpdone < p->tcplen)
-			return;
-		p->tcp_writing = 0;
-		p->tcplen = p->tcpdone = 0;
-		if (rewatch(s, &p->w, EPOLLIN, p) < 0)
-			next_upstream(s, p, 0);
-		return;
+		n = dns_render(r->reply, sizeof(r->reply), t, &w->q, &o);
+		waiter_done(r, w, r->reply, n);
 	}
-	n = recv(p->w.fd, p->tcpbuf + p->tcpdone, DNS_MSG_MAX + 2 - p->tcpdone, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		next_upstream(s, p, 0);
-		return;
-	}
-	p->tcpdone += (size_t)n;
-	if (p->tcpdone < 2)
-		return;
-	size_t want = (size_t)p->tcpbuf[0] << 8 | p->tcpbuf[1];
-	if (p->tcpdone < want + 2)
-		return;
-	if (!dns_answer_matches(p->tcpbuf + 2, want, p->id, &p->query.q)) {
-		s->stats.upstream_mismatched++;
-		next_upstream(s, p, 0);
-		return;
-	}
-	got_answer(s, p, p->tcpbuf + 2, want);
 }
 
-void
-server_dispatch_upstream(struct server *s, struct pending *p, uint32_t events)
+/* --- a query arrives ----------------------------------------------------- */
+
+/* Which upstream set serves a name: the longest forward zone, else the default. */
+static size_t
+upstream_set_for(const struct resolver *r, const struct dns_question *q, int *zoned)
 {
-	(void)events;	/* act on what the socket says, not on stale flags */
-	if (p->w.fd < 0)
-		return;
-	if (p->tcp)
-		upstream_tcp_progress(s, p);
-	else
-		upstream_udp_readable(s, p);
+	int z = forward_zone_find(r->cfg->zones, r->cfg->nzones, q->name, q->namelen);
+
+	*zoned = z >= 0;
+	return z >= 0 ? (size_t)z + 1 : 0;
 }
 
-void
-server_pending_expire(struct server *s)
+static ssize_t
+ask_upstream(struct resolver *r, const struct dns_query *q, size_t set,
+    const struct client *cl, int tcp, uint8_t *out, size_t cap)
 {
-	while (s->pend_head && s->pend_head->deadline <= s->now_ms) {
-		struct pending *p = s->pend_head;
-		s->stats.upstream_timeouts++;
-		p->upstream_failed = 1;
-		next_upstream(s, p, 0);
+	struct waiter *w = r->free;
+	const struct cache_entry *e;
+	int err;
+
+	if (!w) {
+		r->stats->pending_full++;
+		return (ssize_t)dns_build_error(out, cap, q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
 	}
+	r->free = w->free_next;
+	w->cl = *cl;
+	w->q = *q;
+	w->tcp = tcp;
+	if ((err = upstreams_fetch(r->up, set, &q->q, (q->flags & DNS_F_CD) != 0, &w->link,
+	    r->clock->ms)) == 0)
+		return RESOLVER_PENDING;
+	w->free_next = r->free;
+	r->free = w;
+	if (err == -EAGAIN)
+		r->stats->pending_full++;
+	if ((e = stale_entry(r, q))) {
+		r->stats->stale_answers++;
+		return (ssize_t)render_entry(r, e, q, tcp, 1, out, cap);
+	}
+	return (ssize_t)dns_build_error(out, cap, q, DNS_RCODE_SERVFAIL,
+	    err == -ENOENT ? DNS_EDE_NO_UPSTREAM :
+	    err == -ENETUNREACH ? DNS_EDE_NETWORK : DNS_EDE_NONE);
 }
 
-static int
-forward(struct server *s, const struct dns_query *q, const struct client *cl)
-{
-	struct pending *p = pend_get(s);
-
-	if (!p) {
-		s->stats.pending_full++;
-		return -EAGAIN;
-	}
-	p->query = *q;
-	p->client = *cl;
-	if (cl->conn)
-		cl->conn->inflight++;	/* idle_touch keeps it off the idle list now */
-	p->attempt = 0;
-	p->upstream = 0;
-	if (ask_udp(s, p) < 0) {
-		pend_append(s, p);
-		next_upstream(s, p, 0);
-		return 0;
-	}
-	pend_append(s, p);
-	return 0;
-}
-
-size_t
-server_answer(struct server *s, const uint8_t *pkt, size_t len,
-    const struct client *cl, uint8_t *out, size_t cap)
+ssize_t
+resolver_query(struct resolver *r, const uint8_t *pkt, size_t len,
+    const struct client *cl, int tcp, uint8_t *out, size_t cap)
 {
 	const struct cache_entry *e;
 	struct dns_query q;
 	struct cache_key k;
-	size_t n;
-	int r = dns_parse_query(pkt, len, &q);
+	size_t n, set, zone_off;
+	int zoned;
 
-	switch (r) {
+	switch (dns_parse_query(pkt, len, &q)) {
 	case 0:
 		break;
 	case -EINVAL:
-		s->stats.dropped++;
+		r->stats->dropped++;
 		return 0;
 	case -ENOTSUP:
-		return dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP);
+		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP, DNS_EDE_NONE);
 	case -EPROTONOSUPPORT:
-		return dns_build_error(out, cap, &q, DNS_RCODE_BADVERS);
+		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_BADVERS, DNS_EDE_NONE);
 	default:
-		return dns_build_error(out, cap, &q, DNS_RCODE_FORMERR);
+		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE);
 	}
-	if ((n = answer_from_hosts(s, &q, max_reply(cl, &q), out, cap)) > 0) {
-		s->stats.hosts_answers++;
-		return n;
+	/* version.bind, id.server and the like would tell about the upstream */
+	if (q.q.qclass == DNS_CLASS_CH) {
+		r->stats->local_answers++;
+		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_REFUSED,
+		    DNS_EDE_NOT_SUPPORTED);
 	}
-	cache_key_from_question(&k, &q.q);
-	if ((e = cache_lookup(s->cache, &k, s->now_s))) {
-		s->stats.cache_hits++;
-		return dns_render(out, cap, cache_entry_template(e), e->tlen,
-		    cache_entry_ttl_offsets(e), e->nttl, (uint32_t)(s->now_s - e->stored),
-		    &q, max_reply(cl, &q));
+	if ((n = answer_from_hosts(r, &q, max_reply(tcp, &q), out, cap)) > 0) {
+		r->stats->hosts_answers++;
+		return (ssize_t)n;
 	}
-	s->stats.cache_misses++;
-	if (forward(s, &q, cl) < 0)
-		return dns_build_error(out, cap, &q, DNS_RCODE_SERVFAIL);
+	set = upstream_set_for(r, &q.q, &zoned);
+	if (!zoned && q.q.qclass == DNS_CLASS_IN &&
+	    private_reverse_zone(q.q.name, q.q.namelen, &zone_off)) {
+		r->stats->local_answers++;
+		return (ssize_t)dns_build_local_nxdomain(out, cap, &q, q.q.name + zone_off,
+		    q.q.namelen - zone_off);
+	}
+	key_for(&k, &q);
+	if ((e = cache_lookup(r->cache, &k, r->clock->s))) {
+		r->stats->cache_hits++;
+		return (ssize_t)render_entry(r, e, &q, tcp, 0, out, cap);
+	}
+	r->stats->cache_misses++;
+	return ask_upstream(r, &q, set, cl, tcp, out, cap);
+}
+
+size_t
+resolver_refuse(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct dns_query q;
+	int r = dns_parse_query(pkt, len, &q);
+
+	if (r == -EINVAL)
+		return 0;
+	return dns_build_error(out, cap, &q, DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED);
+}
+
+/* --- set-up ---------------------------------------------------------------- */
+
+static int
+load_upstream_sets(struct resolver *r)
+{
+	const struct server_config *cfg = r->cfg;
+	int err;
+
+	if ((err = upstreams_set(r->up, 0, cfg->upstream, cfg->upstream_len,
+	    cfg->nupstream)) < 0)
+		return err;
+	for (size_t i = 0; i < cfg->nzones; i++)
+		if ((err = upstreams_set(r->up, i + 1, cfg->zones[i].addr,
+		    cfg->zones[i].addrlen, cfg->zones[i].naddr)) < 0)
+			return err;
 	return 0;
 }
 
-int
-server_resolve_init(struct server *s)
+struct resolver *
+resolver_new(const struct server_config *cfg, const struct loop_clock *clock,
+    struct cache *cache, struct server_counters *stats, int epfd,
+    resolver_deliver_fn *deliver, void *ctx)
 {
-	for (size_t i = 0; i < s->cfg.nupstream; i++) {
-		struct fdt_bind b;
-		int len;
-		endpoint_to_bind(&s->cfg.upstream[i], s->cfg.upstream[i].port_lo, &b);
-		if ((len = bind_sockaddr(&b, &s->upstream_addr[i])) < 0)
-			return len;
-		s->upstream_len[i] = (socklen_t)len;
+	struct upstreams_config ucfg = {
+		.attempt_ms = cfg->upstream_timeout_ms,
+		.deadline_ms = cfg->query_timeout_ms,
+		.max_fetches = cfg->max_pending,
+	};
+	struct resolver *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->clock = clock;
+	r->cache = cache;
+	r->stats = stats;
+	r->deliver = deliver;
+	r->ctx = ctx;
+	r->waiters = calloc(cfg->max_pending ? cfg->max_pending : 1, sizeof(*r->waiters));
+	r->up = upstreams_new(&ucfg, epfd, stats, resolver_fetch_done, r);
+	if (!r->waiters || !r->up || load_upstream_sets(r) < 0) {
+		resolver_free(r);
+		return NULL;
 	}
-	s->pend = calloc(s->cfg.max_pending, sizeof(*s->pend));
-	if (!s->pend)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cfg.max_pending; i++) {
-		s->pend[i].w.fd = -1;
-		s->pend[i].next = s->pend_free;
-		s->pend_free = &s->pend[i];
+	for (size_t i = cfg->max_pending; i-- > 0; ) {
+		r->waiters[i].free_next = r->free;
+		r->free = &r->waiters[i];
 	}
-	return 0;
+	cache_set_stale(cache, cfg->serve_stale);
+	return r;
 }
 
 void
-server_resolve_free(struct server *s)
+resolver_free(struct resolver *r)
 {
-	while (s->pend_head)
-		pend_release(s, s->pend_head);
-	free(s->pend);
-	s->pend = NULL;
+	if (!r)
+		return;
+	upstreams_free(r->up);
+	free(r->waiters);
+	free(r);
+}
+
+void
+resolver_set_hosts(struct resolver *r, const struct hosts *h)
+{
+	r->hosts = h;
+}
+
+struct upstreams *
+resolver_upstreams(struct resolver *r)
+{
+	return r->up;
 }

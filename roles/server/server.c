@@ -15,7 +15,12 @@ const char server_usage[] =
 "                           udp:ADDR or tcp:ADDR for one protocol only\n"
 "  --upstream ADDR[:PORT]   forward misses here (repeatable; default: the\n"
 "                           nameservers in --resolv-conf, minus our own\n"
-"                           --listen addresses)\n"
+"                           --listen addresses); [fe80::1%IF]:PORT for scoped\n"
+"  --forward-zone ZONE=ADDR[:PORT][,ADDR...]\n"
+"                           forward names in ZONE there instead (repeatable;\n"
+"                           the longest zone wins)\n"
+"  --allow-from CIDR        answer clients from CIDR too (repeatable; loopback\n"
+"                           always; everyone else gets REFUSED)\n"
 "  --creator PATH           ask the creator at PATH for the sockets; without it,\n"
 "                           started as root, spawn our own creator child\n"
 "  --user USER              run as USER (default nobody) once the sockets are held\n"
@@ -23,10 +28,14 @@ const char server_usage[] =
 "                           re-read on SIGHUP\n"
 "  --no-hosts               no hosts file\n"
 "  --resolv-conf FILE       where default upstreams come from (default\n"
-"                           /etc/resolv.conf)\n"
+"                           /etc/resolv.conf); re-read when it changes\n"
 "  --cache-size N           cache at most N answers (default 10000)\n"
 "  --min-ttl S, --max-ttl S clamp cached TTLs (default 0 and 86400)\n"
-"  --upstream-timeout MS    wait this long per upstream attempt (default 1500)\n"
+"  --upstream-timeout MS    after MS without an answer, also ask the next\n"
+"                           upstream (default 1500); the first answer wins\n"
+"  --query-timeout MS       give up on a query after MS: SERVFAIL (default 5000)\n"
+"  --serve-stale S          when no upstream answers, serve answers expired\n"
+"                           up to S seconds ago (TTL 30; default 0: never)\n"
 "  --max-tcp N              TCP clients at once (default 128)\n"
 "  --tcp-idle-timeout MS    close idle TCP clients after MS (default 10000)\n"
 "  --max-pending N          upstream queries in flight (default 1024)\n"
@@ -45,10 +54,10 @@ const char server_usage[] =
 "  --version                the version\n"
 "  --help                   this text\n"
 "\n"
-"Signals: SIGTERM/SIGINT stop it (and its creator); SIGHUP re-reads --hosts.\n";
+"Signals: SIGTERM/SIGINT stop it (and its creator); SIGHUP re-reads --hosts\n"
+"and --resolv-conf.\n";
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -85,16 +94,16 @@ have_ipv6_loopback(void)
 	return ok;
 }
 
-/* The address a listening socket really has (--listen, systemd or creator alike). */
+/* The address a listening socket really has, as an endpoint for the log. */
 static int
 socket_endpoint(int fd, uint8_t proto, struct endpoint *ep)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	int r;
 
 	memset(ep, 0, sizeof(*ep));
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return -errno;
+	if ((r = server_socket_address(fd, &ss)) < 0)
+		return r;
 	ep->proto = proto;
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
@@ -108,61 +117,6 @@ socket_endpoint(int fd, uint8_t proto, struct endpoint *ep)
 		ep->port_lo = ep->port_hi = ntohs(sin6->sin6_port);
 	} else
 		return -EAFNOSUPPORT;
-	return 0;
-}
-
-static int
-is_wildcard(const struct endpoint *ep)
-{
-	static const uint8_t zero[16];
-
-	return memcmp(ep->addr, zero, ep->family == FDT_FAMILY_INET ? 4 : 16) == 0;
-}
-
-/* An address of this host: loopback, or on one of its interfaces. */
-static int
-is_local_address(const struct endpoint *up)
-{
-	struct ifaddrs *ifs, *i;
-	int found = 0;
-
-	if (up->family == FDT_FAMILY_INET ? up->addr[0] == 127 :
-	    memcmp(up->addr, &in6addr_loopback, 16) == 0)
-		return 1;
-	if (getifaddrs(&ifs) != 0)
-		return 0;
-	for (i = ifs; i && !found; i = i->ifa_next) {
-		const struct sockaddr *sa = i->ifa_addr;
-		if (!sa)
-			continue;
-		if (sa->sa_family == AF_INET && up->family == FDT_FAMILY_INET)
-			found = memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			    up->addr, 4) == 0;
-		else if (sa->sa_family == AF_INET6 && up->family == FDT_FAMILY_INET6)
-			found = memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			    up->addr, 16) == 0;
-	}
-	freeifaddrs(ifs);
-	return found;
-}
-
-/*
- * Whether up is one of the addresses we answer on: never forward to
- * ourselves.  A wildcard listener answers on every local address.
- */
-static int
-is_own_address(const struct server *s, const struct endpoint *up)
-{
-	struct endpoint ep;
-
-	for (size_t i = 0; i < s->nudp; i++) {
-		if (socket_endpoint(s->udp[i].fd, FDT_PROTO_UDP, &ep) < 0 ||
-		    ep.family != up->family || ep.port_lo != up->port_lo)
-			continue;
-		if (memcmp(ep.addr, up->addr, sizeof(ep.addr)) == 0 ||
-		    (is_wildcard(&ep) && is_local_address(up)))
-			return 1;
-	}
 	return 0;
 }
 
@@ -187,33 +141,6 @@ default_listen(struct server_config *cfg)
 		endpoint_parse("[::1]", LISTEN_FLAGS, 53, &cfg->listen[cfg->nlisten++], &why);
 }
 
-/* After the sockets are held: we know our own addresses for certain. */
-static void
-default_upstreams(struct server *s)
-{
-	struct server_config *cfg = &s->cfg;
-	struct endpoint found[SERVER_MAX_UPSTREAM];
-	int n;
-
-	if (cfg->nupstream > 0) {
-		char buf[ENDPOINT_STRLEN];
-		for (size_t i = 0; i < cfg->nupstream; i++)
-			if (is_own_address(s, &cfg->upstream[i]))
-				fatalx("--upstream %s is this server itself",
-				    endpoint_format(&cfg->upstream[i], buf, sizeof(buf)));
-		return;
-	}
-	n = resolvconf_nameservers(cfg->resolv_path, found, SERVER_MAX_UPSTREAM);
-	if (n < 0)
-		fatalx("no --upstream, and %s: %s", cfg->resolv_path, strerror(-n));
-	for (int i = 0; i < n; i++)
-		if (!is_own_address(s, &found[i]))
-			cfg->upstream[cfg->nupstream++] = found[i];
-	if (cfg->nupstream == 0)
-		fatalx("no --upstream, and %s names none but our own addresses",
-		    cfg->resolv_path);
-}
-
 static void
 tick(struct server *s)
 {
@@ -221,8 +148,8 @@ tick(struct server *s)
 
 	/* BOOTTIME: TTLs run on while the machine sleeps, MONOTONIC's do not */
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	s->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	s->now_s = (uint64_t)ts.tv_sec;
+	s->clock.ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	s->clock.s = (uint64_t)ts.tv_sec;
 }
 
 static void
@@ -241,6 +168,8 @@ load_hosts(struct server *s)
 	}
 	if (bad)
 		log_warnx("--hosts %s: %zu malformed line(s) skipped", s->cfg.hosts_path, bad);
+	if (s->resolver)
+		resolver_set_hosts(s->resolver, h);
 	hosts_free(s->hosts);
 	s->hosts = h;
 	log_info("--hosts %s: %zu name(s)", s->cfg.hosts_path, hosts_count(h));
@@ -252,15 +181,15 @@ setup_signals(struct server *s)
 	s->signal.kind = K_SIGNAL;
 	if ((s->signal.fd = daemon_signalfd(1)) < 0)
 		return s->signal.fd;
-	return server_watch(s, &s->signal, EPOLLIN, &s->signal);
+	return loop_watch(s->epfd, &s->signal, EPOLLIN, &s->signal);
 }
 
-/* Room for a socket per upstream query and per TCP client. */
+/* Room for the sockets of every upstream query's attempts and every TCP client. */
 static void
 raise_fd_limit(const struct server_config *cfg)
 {
 	struct rlimit rl;
-	rlim_t want = cfg->max_pending + cfg->max_tcp + 64;
+	rlim_t want = cfg->max_pending * FETCH_ATTEMPTS + cfg->max_tcp + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -289,6 +218,46 @@ drop_privileges(const struct server *s, uid_t uid, gid_t gid)
 }
 
 /*
+ * Where a symlink (systemd-resolved's /etc/resolv.conf) points: the
+ * directory of its target, or the nearest one that exists (resolved may
+ * not have made /run/systemd/resolve yet).  NULL if path is no link.
+ */
+static char *
+link_target_dir(const char *path, char *buf, size_t size)
+{
+	char link[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	char *real;
+
+	if (n <= 0)
+		return NULL;
+	link[n] = '\0';
+	if ((real = realpath(path, NULL))) {
+		snprintf(buf, size, "%s", real);
+		free(real);
+		return dirname(buf);
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (link[0] == '/')
+		snprintf(buf, size, "%s", link);
+	else
+		snprintf(buf, size, "%s/%s", dirname(dir), link);
+	do {
+		snprintf(dir, sizeof(dir), "%s", buf);
+		snprintf(buf, size, "%s", dirname(dir));
+	} while (access(buf, F_OK) != 0 && strcmp(buf, "/") != 0);
+	return buf;
+}
+
+static uint16_t
+addr_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ?
+	    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port :
+	    ((const struct sockaddr_in *)(const void *)ss)->sin_port);
+}
+
+/*
  * Landlock rules hold inodes, and editors and tools replace a hosts file
  * by renaming a new one over it: to re-read it on SIGHUP the sandbox must
  * allow reading its directory, not just today's file.
@@ -296,9 +265,10 @@ drop_privileges(const struct server *s, uid_t uid, gid_t gid)
 static void
 enter_sandbox(const struct server *s)
 {
-	const char *paths[5] = { NULL };
-	char hosts_dir[PATH_MAX];
-	uint16_t ports[SERVER_MAX_UPSTREAM];
+	const char *paths[6] = { NULL };
+	char hosts_dir[PATH_MAX], resolv_dir[PATH_MAX], target_dir[PATH_MAX];
+	const char *target;
+	uint16_t ports[SERVER_MAX_UPSTREAM * (1 + SERVER_MAX_FORWARD_ZONES) + 1];
 	size_t np = 0, n = 0;
 	int abi, r;
 
@@ -310,12 +280,22 @@ enter_sandbox(const struct server *s)
 		snprintf(hosts_dir, sizeof(hosts_dir), "%s", s->cfg.hosts_path);
 		paths[n++] = dirname(hosts_dir);
 	}
-	paths[n++] = s->cfg.resolv_path;
+	/* resolv.conf is replaced by rename, and may be a link into /run */
+	snprintf(resolv_dir, sizeof(resolv_dir), "%s", s->cfg.resolv_path);
+	paths[n++] = dirname(resolv_dir);
+	if ((target = link_target_dir(s->cfg.resolv_path, target_dir, sizeof(target_dir))))
+		paths[n++] = target;
 #ifdef FDTOOL_ASAN
 	paths[n++] = "/proc/self";	/* LeakSanitizer reads it at exit */
 #endif
+	/* TCP (after TC) only to the upstreams' ports; resolv.conf's are 53 */
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
-		ports[np++] = s->cfg.upstream[i].port_lo;
+		ports[np++] = addr_port(&s->cfg.upstream[i]);
+	for (size_t z = 0; z < s->cfg.nzones; z++)
+		for (size_t i = 0; i < s->cfg.zones[z].naddr; i++)
+			ports[np++] = addr_port(&s->cfg.zones[z].addr[i]);
+	if (s->cfg.nupstream == 0)
+		ports[np++] = 53;
 	abi = sandbox_enter(paths, ports, np);
 	if (abi == -ENOSYS || abi == -EOPNOTSUPP)
 		fatalx("this kernel has no Landlock: the sandbox cannot be set up "
@@ -335,7 +315,7 @@ static void
 notify_ready(const struct server *s)
 {
 	notify_send("READY=1\nSTATUS=answering on %zu sockets, %zu upstreams",
-	    s->nudp + s->ntcp, s->cfg.nupstream);
+	    s->nudp + s->ntcp, upstreams_get_set(resolver_upstreams(s->resolver), 0)->n);
 }
 
 static void
@@ -346,8 +326,9 @@ server_dispatch_signal(struct server *s)
 	while (read(s->signal.fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			notify_reloading();
-			log_info("SIGHUP: re-reading the hosts file");
+			log_info("SIGHUP: re-reading the hosts file and resolv.conf");
 			load_hosts(s);
+			server_load_resolvconf(s);
 			notify_ready(s);
 		} else {
 			log_info("signal %u: stopping", si.ssi_signo);
@@ -387,15 +368,16 @@ server_dispatch_creator(struct server *s, struct watched *w)
 static int
 next_timeout(const struct server *s)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = upstreams_next_deadline(resolver_upstreams(s->resolver));
+	uint64_t t;
 
-	if (s->pend_head)
-		next = s->pend_head->deadline;
-	if (s->idle_head && s->idle_head->last + s->cfg.tcp_idle_ms < next)
-		next = s->idle_head->last + s->cfg.tcp_idle_ms;
+	if ((t = frontend_next_deadline(s->frontend)) < next)
+		next = t;
+	if ((t = server_resolvconf_deadline(s)) < next)
+		next = t;
 	if (next == UINT64_MAX)
 		return -1;
-	return next <= s->now_ms ? 0 : (int)(next - s->now_ms + 1);
+	return next <= s->clock.ms ? 0 : (int)(next - s->clock.ms + 1);
 }
 
 static void
@@ -412,16 +394,19 @@ server_loop(struct server *s)
 			struct watched *w = evs[i].data.ptr;
 			switch (w->kind) {
 			case K_UDP_LISTEN:
-				server_dispatch_udp(s, w);
+				frontend_dispatch_udp(s->frontend, w);
 				break;
 			case K_TCP_LISTEN:
-				server_dispatch_tcp_listen(s, w);
+				frontend_dispatch_tcp_listen(s->frontend, w);
 				break;
 			case K_TCP_CLIENT:
-				server_dispatch_tcp_client(s, (struct tcp_conn *)w, evs[i].events);
+				frontend_dispatch_tcp_client(s->frontend, w, evs[i].events);
 				break;
 			case K_UPSTREAM:
-				server_dispatch_upstream(s, (struct pending *)w, evs[i].events);
+				upstreams_dispatch(resolver_upstreams(s->resolver), w, s->clock.ms);
+				break;
+			case K_RESOLVWATCH:
+				server_dispatch_resolvwatch(s);
 				break;
 			case K_SIGNAL:
 				server_dispatch_signal(s);
@@ -445,9 +430,9 @@ server_loop(struct server *s)
 				break;
 			}
 		}
-		server_pending_expire(s);
-		server_tcp_resume(s);
-		server_tcp_expire(s);
+		upstreams_tick(resolver_upstreams(s->resolver), s->clock.ms);
+		frontend_tick(s->frontend);
+		server_resolvconf_tick(s);
 		server_control_tick(s);
 	}
 }
@@ -455,7 +440,7 @@ server_loop(struct server *s)
 static void
 log_config(const struct server *s)
 {
-	char buf[ENDPOINT_STRLEN];
+	char buf[ENDPOINT_STRLEN], up[SERVER_ADDR_STRLEN];
 	struct endpoint ep;
 
 	for (size_t i = 0; i < s->nudp; i++)
@@ -465,7 +450,35 @@ log_config(const struct server *s)
 		if (socket_endpoint(s->tcp[i].fd, FDT_PROTO_TCP, &ep) == 0)
 			log_info("listening on %s", endpoint_format(&ep, buf, sizeof(buf)));
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
-		log_info("upstream %s", endpoint_format(&s->cfg.upstream[i], buf, sizeof(buf)));
+		log_info("upstream %s", server_addr_format((const struct sockaddr *)
+		    &s->cfg.upstream[i], up, sizeof(up)));
+	for (size_t z = 0; z < s->cfg.nzones; z++) {
+		char zone[1010];
+		dns_name_to_text(s->cfg.zones[z].name, s->cfg.zones[z].namelen, zone,
+		    sizeof(zone));
+		for (size_t i = 0; i < s->cfg.zones[z].naddr; i++)
+			log_info("forward zone %s to %s", zone, server_addr_format(
+			    (const struct sockaddr *)&s->cfg.zones[z].addr[i], up, sizeof(up)));
+	}
+}
+
+/* A listener off loopback with nobody allowed: say so, once, at start. */
+static void
+warn_loopback_only(const struct server *s)
+{
+	struct sockaddr_storage ss;
+
+	if (s->cfg.nallow > 0)
+		return;
+	for (size_t i = 0; i < s->nudp + s->ntcp; i++) {
+		int fd = i < s->nudp ? s->udp[i].fd : s->tcp[i - s->nudp].fd;
+		if (server_socket_address(fd, &ss) == 0 &&
+		    !acl_is_loopback((const struct sockaddr *)&ss)) {
+			log_warnx("listening beyond loopback, but no --allow-from: only "
+			    "loopback clients are answered, all others get REFUSED");
+			return;
+		}
+	}
 }
 
 /*
@@ -493,7 +506,7 @@ server_main(int argc, char **argv)
 	int r;
 
 	server_config_defaults(&s.cfg);
-	s.creator.fd = s.creator_pid.fd = -1;
+	s.creator.fd = s.creator_pid.fd = s.resolvwatch.fd = -1;
 	log_init("fdtool server", LOG_LVL_INFO);
 	if ((r = server_config_parse(&s.cfg, argc, argv)) != 0)
 		return r;
@@ -520,20 +533,26 @@ server_main(int argc, char **argv)
 	atexit(stop_creator_at_exit);
 	if ((r = server_acquire_sockets(&s, s.cfg.user)) < 0)
 		fatalx("cannot get the listening sockets: %s", strerror(-r));
-	default_upstreams(&s);
+	server_check_upstreams(&s);
 	for (size_t i = 0; i < s.nudp; i++)
-		if (server_watch(&s, &s.udp[i], EPOLLIN, &s.udp[i]) < 0)
+		if (loop_watch(s.epfd, &s.udp[i], EPOLLIN, &s.udp[i]) < 0)
 			fatal("epoll");
 	for (size_t i = 0; i < s.ntcp; i++)
-		if (server_watch(&s, &s.tcp[i], EPOLLIN, &s.tcp[i]) < 0)
+		if (loop_watch(s.epfd, &s.tcp[i], EPOLLIN, &s.tcp[i]) < 0)
 			fatal("epoll");
-	if (s.creator.fd >= 0 && (server_watch(&s, &s.creator, EPOLLIN, &s.creator) < 0 ||
-	    server_watch(&s, &s.creator_pid, EPOLLIN, &s.creator_pid) < 0))
+	if (s.creator.fd >= 0 && (loop_watch(s.epfd, &s.creator, EPOLLIN, &s.creator) < 0 ||
+	    loop_watch(s.epfd, &s.creator_pid, EPOLLIN, &s.creator_pid) < 0))
 		fatal("epoll");
-	load_hosts(&s);
-	if (!(s.cache = cache_new(s.cfg.cache_size)) || server_frontend_init(&s) < 0 ||
-	    (r = server_resolve_init(&s)) < 0)
+	tick(&s);
+	if (!(s.cache = cache_new(s.cfg.cache_size)) ||
+	    !(s.frontend = frontend_new(&s.cfg, &s.clock, &s.stats, s.epfd)) ||
+	    !(s.resolver = resolver_new(&s.cfg, &s.clock, s.cache, &s.stats, s.epfd,
+	    frontend_deliver, s.frontend)))
 		fatalx("out of memory");
+	frontend_attach(s.frontend, s.resolver);
+	load_hosts(&s);
+	server_load_resolvconf(&s);
+	server_watch_resolvconf(&s);
 	if ((r = server_control_open(&s, geteuid() == 0 ? uid : geteuid(),
 	    geteuid() == 0 ? gid : getegid())) < 0) {
 		if (s.cfg.control_explicit || r == -ENOENT)
@@ -547,6 +566,7 @@ server_main(int argc, char **argv)
 	drop_privileges(&s, uid, gid);
 	enter_sandbox(&s);
 	log_config(&s);
+	warn_loopback_only(&s);
 	tick(&s);
 	notify_ready(&s);
 
@@ -556,10 +576,20 @@ server_main(int argc, char **argv)
 
 	server_control_close(&s);
 	server_stop_creator(&s);
-	server_resolve_free(&s);
-	server_frontend_free(&s);
+	resolver_free(s.resolver);
+	frontend_free(s.frontend);
+	if (s.resolvwatch.fd >= 0)
+		close(s.resolvwatch.fd);
 	cache_free(s.cache);
 	hosts_free(s.hosts);
 	log_info("stopped");
 	return EXIT_OK;
+}
+
+int
+loop_watch(int epfd, struct watched *w, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0 ? 0 : -errno;
 }
