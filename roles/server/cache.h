@@ -19,13 +19,22 @@ struct cache_key {
 	uint8_t namelen;
 	uint16_t qtype;
 	uint16_t qclass;
+	uint8_t cd;			/* asked with CD: never served to CD=0 */
 };
+
+/* cache_entry.flags */
+#define CACHE_F_NEGATIVE	0x01	/* NXDOMAIN or NODATA */
+#define CACHE_F_CD		0x02	/* the key's cd */
+#define CACHE_F_PLAIN		0x04	/* data holds a plain twin */
 
 /*
  * Invariants: an entry is on exactly one hash chain (bucket hash & mask)
  * and on the LRU list, most recently used first; expires > stored;
- * data holds tlen template bytes, then nttl uint16_t TTL offsets, then
- * the key's name.
+ * data holds the key's name (namelen bytes), the full template (tlen
+ * bytes), its nttl uint16_t TTL offsets (at an even offset), and with
+ * CACHE_F_PLAIN the plain twin: its length and TTL count (two uint16_t),
+ * its bytes, its TTL offsets (at an even offset).  The twin's lengths
+ * live in data, not here, so the header stays one cache line.
  */
 struct cache_entry {
 	struct cache_entry *hnext;		/* hash chain */
@@ -34,7 +43,8 @@ struct cache_entry {
 	uint16_t qtype, qclass;
 	uint8_t namelen;
 	uint8_t rcode;
-	uint8_t negative;
+	uint8_t flags;		/* CACHE_F_* */
+	uint8_t ede;		/* enum dns_ede */
 	uint16_t nttl;
 	uint16_t tlen;
 	uint64_t stored;	/* when it was stored (seconds) */
@@ -42,6 +52,12 @@ struct cache_entry {
 	uint8_t *data;
 };
 
+/*
+ * entries counts the entries held (memory in use): expiry is lazy, so
+ * it includes expired ones not yet reclaimed and, with a stale window,
+ * those kept for cache_lookup_stale().  cache_foreach(), and so a dump's
+ * count, shows only live ones.
+ */
 struct cache_stats {
 	uint64_t entries;
 	uint64_t hits;
@@ -57,12 +73,26 @@ struct cache;
 struct cache *cache_new(size_t capacity);
 void cache_free(struct cache *c);
 
-/* Fill a key from a question: fold the name. */
+/* Fill a key from a question: fold the name; cd 0 (the caller sets it). */
 void cache_key_from_question(struct cache_key *k, const struct dns_question *q);
 
 /*
+ * What is stored for a question: the template as the upstream gave it,
+ * and, if it carries DNSSEC records, its plain twin (dns_strip_dnssec)
+ * for clients without DO; both in the entry's one allocation.
+ */
+struct cache_answer {
+	struct dns_tmpl full;
+	struct dns_tmpl plain;		/* .data NULL: the same as full */
+	int rcode;
+	int negative;
+	enum dns_ede ede;		/* a failure entry: why (RFC 8914) */
+};
+
+/*
  * The live entry for k at time now, made most recently used; NULL if
- * absent or expired (an expired entry is dropped on the way).
+ * absent or expired (an expired entry is dropped on the way, unless it
+ * is still inside the stale window).
  */
 const struct cache_entry *cache_lookup(struct cache *c, const struct cache_key *k,
     uint64_t now);
@@ -73,12 +103,30 @@ const uint16_t *cache_entry_ttl_offsets(const struct cache_entry *e);
 const uint8_t *cache_entry_name(const struct cache_entry *e);
 
 /*
- * Store a template for k, live for ttl seconds from now (ttl 0: not
- * stored, returns 0).  Replaces an entry with the same key; evicts the
- * least recently used entry when full.  Returns 0 or -ENOMEM.
+ * Serve-stale (RFC 8767): keep expired entries up to max_stale seconds
+ * past their expiry for cache_lookup_stale() (LRU may still push them
+ * out; cache_lookup never returns them).  0, the default: drop at expiry.
  */
-int cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
-    size_t tlen, const uint16_t *ttl_off, size_t nttl, int rcode, int negative,
+void cache_set_stale(struct cache *c, uint32_t max_stale);
+
+/*
+ * An entry expired at most max_stale seconds ago (or live), or NULL.  A
+ * live one is a hit as in cache_lookup; a stale one is neither hit nor
+ * miss (the caller's cache_lookup already counted the miss) and keeps
+ * its place in the LRU list, so serving it stale does not keep it.
+ */
+const struct cache_entry *cache_lookup_stale(struct cache *c, const struct cache_key *k,
+    uint64_t now);
+
+/* The template to render for a client with (dnssec_ok) or without DO. */
+void cache_entry_tmpl(const struct cache_entry *e, int dnssec_ok, struct dns_tmpl *t);
+
+/*
+ * Store an answer for k, live for ttl seconds from now (ttl 0: not
+ * stored, returns 0).  Replaces an entry with the same key; evicts the
+ * least recently used entry when full.  Returns 0, -EINVAL or -ENOMEM.
+ */
+int cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answer *a,
     uint32_t ttl, uint64_t now);
 
 /*

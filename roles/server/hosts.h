@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "common/endpoint.h"
 #include "roles/server/dns.h"
@@ -49,5 +50,18 @@ int hosts_reverse(const struct hosts *h, const uint8_t *name, size_t namelen,
  * count or -errno.
  */
 int resolvconf_nameservers(const char *path, struct endpoint *out, size_t max);
+
+/*
+ * "nameserver" lines of a resolv.conf(5) as socket addresses (port 53),
+ * up to max, in file order, parsed by server_addr_parse: scoped IPv6
+ * ("fe80::1%eth0") is used.  The address is written as the C library
+ * reads it: no brackets and no ":port".  *skipped (if not NULL) counts
+ * the nameserver lines not used -- no address, one that does not parse
+ * (an unknown interface, a link-local address without a scope), or past
+ * max -- so the caller can say so.  Returns the count or -errno (-ENOENT
+ * for a missing file).
+ */
+int resolvconf_upstreams(const char *path, struct sockaddr_storage *out,
+    socklen_t *outlen, size_t max, size_t *skipped);
 
 #endif

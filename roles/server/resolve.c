@@ -221,7 +221,7 @@ ask_udp(struct server *s, struct pending *p)
 	int fd;
 
 	p->id = random16(s);
-	n = dns_build_query(q, sizeof(q), p->id, &p->query.q, 1);
+	n = dns_build_query(q, sizeof(q), p->id, &p->query.q, 0);
 	if (n == 0)
 		return -EINVAL;
 	if ((fd = upstream_socket(s, p, SOCK_DGRAM)) < 0)
@@ -243,7 +243,7 @@ ask_tcp(struct server *s, struct pending *p)
 	if (!p->tcpbuf && !(p->tcpbuf = malloc(DNS_MSG_MAX + 2)))
 		return -ENOMEM;
 	p->id = random16(s);
-	n = dns_build_query(p->tcpbuf + 2, DNS_MSG_MAX, p->id, &p->query.q, 1);
+	n = dns_build_query(p->tcpbuf + 2, DNS_MSG_MAX, p->id, &p->query.q, 0);
 	if (n == 0)
 		return -EINVAL;
 	p->tcpbuf[0] = (uint8_t)(n >> 8);
@@ -325,18 +325,27 @@ static void
 finish(struct server *s, struct pending *p, uint8_t *tmpl, size_t tlen,
     const struct dns_template_info *info, uint32_t ttl)
 {
+	static uint8_t plain[DNS_MSG_MAX];
+	static struct dns_template_info pinfo;
+	struct cache_answer a = { .full = { tmpl, tlen, info->ttl_off, info->nttl },
+		.rcode = info->rcode, .negative = info->negative };
+	struct dns_render_opts o = { .max_size = max_reply(&p->client, &p->query) };
 	struct cache_key k;
 	size_t n;
+	int plen;
 
 	clamp_record_ttls(s, tmpl, info);
-	n = dns_render(s->reply + 2, sizeof(s->reply) - 2, tmpl, tlen, info->ttl_off,
-	    info->nttl, 0, &p->query, max_reply(&p->client, &p->query));
+	/* clients without DO get the answer without its DNSSEC records */
+	if (info->dnssec &&
+	    (plen = dns_strip_dnssec(tmpl, tlen, plain, sizeof(plain), &pinfo)) >= 0)
+		a.plain = (struct dns_tmpl){ plain, (size_t)plen, pinfo.ttl_off, pinfo.nttl };
+	n = dns_render(s->reply + 2, sizeof(s->reply) - 2,
+	    p->query.edns_do || !a.plain.data ? &a.full : &a.plain, &p->query, &o);
 	if (n)
 		server_reply(s, &p->client, s->reply + 2, n);
 	if (ttl) {
 		cache_key_from_question(&k, &p->query.q);
-		cache_insert(s->cache, &k, tmpl, tlen, info->ttl_off, info->nttl,
-		    info->rcode, info->negative, ttl, s->now_s);
+		cache_insert(s->cache, &k, &a, ttl, s->now_s);
 	}
 	pend_release(s, p);
 }
@@ -352,7 +361,7 @@ reply_servfail(struct server *s, struct pending *p)
 
 	/* the template carries no OPT: dns_render adds one per client */
 	plain.edns = 0;
-	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL);
+	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
 	if (n == 0 || (tlen = dns_make_template(msg, n, &info)) < 0) {
 		pend_release(s, p);
 		return;
@@ -405,7 +414,8 @@ upstream_udp_readable(struct server *s, struct pending *p)
 			next_upstream(s, p, 0);
 			return;
 		}
-		if (!dns_answer_matches(s->upbuf, (size_t)n, p->id, &p->query.q)) {
+		if (dns_answer_matches(s->upbuf, (size_t)n, p->id, &p->query.q) !=
+		    DNS_ANSWER_YES) {
 			s->stats.upstream_mismatched++;
 			continue;
 		}
@@ -450,7 +460,8 @@ upstream_tcp_progress(struct server *s, struct pending *p)
 	size_t want = (size_t)p->tcpbuf[0] << 8 | p->tcpbuf[1];
 	if (p->tcpdone < want + 2)
 		return;
-	if (!dns_answer_matches(p->tcpbuf + 2, want, p->id, &p->query.q)) {
+	if (dns_answer_matches(p->tcpbuf + 2, want, p->id, &p->query.q) !=
+	    DNS_ANSWER_YES) {
 		s->stats.upstream_mismatched++;
 		next_upstream(s, p, 0);
 		return;
@@ -522,11 +533,11 @@ server_answer(struct server *s, const uint8_t *pkt, size_t len,
 		s->stats.dropped++;
 		return 0;
 	case -ENOTSUP:
-		return dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP);
+		return dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP, DNS_EDE_NONE);
 	case -EPROTONOSUPPORT:
-		return dns_build_error(out, cap, &q, DNS_RCODE_BADVERS);
+		return dns_build_error(out, cap, &q, DNS_RCODE_BADVERS, DNS_EDE_NONE);
 	default:
-		return dns_build_error(out, cap, &q, DNS_RCODE_FORMERR);
+		return dns_build_error(out, cap, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE);
 	}
 	if ((n = answer_from_hosts(s, &q, max_reply(cl, &q), out, cap)) > 0) {
 		s->stats.hosts_answers++;
@@ -534,14 +545,17 @@ server_answer(struct server *s, const uint8_t *pkt, size_t len,
 	}
 	cache_key_from_question(&k, &q.q);
 	if ((e = cache_lookup(s->cache, &k, s->now_s))) {
+		struct dns_render_opts o = { .elapsed = (uint32_t)(s->now_s - e->stored),
+			.max_size = max_reply(cl, &q) };
+		struct dns_tmpl t;
+
 		s->stats.cache_hits++;
-		return dns_render(out, cap, cache_entry_template(e), e->tlen,
-		    cache_entry_ttl_offsets(e), e->nttl, (uint32_t)(s->now_s - e->stored),
-		    &q, max_reply(cl, &q));
+		cache_entry_tmpl(e, q.edns_do, &t);
+		return dns_render(out, cap, &t, &q, &o);
 	}
 	s->stats.cache_misses++;
 	if (forward(s, &q, cl) < 0)
-		return dns_build_error(out, cap, &q, DNS_RCODE_SERVFAIL);
+		return dns_build_error(out, cap, &q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
 	return 0;
 }
 
