@@ -59,6 +59,23 @@ key(const char *text, uint16_t qtype)
 	return keyc(text, qtype, DNS_CLASS_IN);
 }
 
+/* The old flat form of an insert: one template, no plain twin, no EDE. */
+static int
+ins(struct cache *c, const struct cache_key *k, const uint8_t *tmpl, size_t tlen,
+    const uint16_t *ttl_off, size_t nttl, int rcode, int neg, uint32_t ttl, uint64_t now)
+{
+	struct cache_answer a = { .full = { tmpl, tlen, ttl_off, nttl }, .rcode = rcode,
+		.negative = neg };
+
+	return cache_insert(c, k, &a, ttl, now);
+}
+
+static int
+negative(const struct cache_entry *e)
+{
+	return (e->flags & CACHE_F_NEGATIVE) != 0;
+}
+
 /* A 4-byte template that says which insert it came from. */
 static int
 put_tag(struct cache *c, const struct cache_key *k, uint32_t tag, uint32_t ttl,
@@ -67,7 +84,7 @@ put_tag(struct cache *c, const struct cache_key *k, uint32_t tag, uint32_t ttl,
 	uint8_t t[4] = { (uint8_t)(tag >> 24), (uint8_t)(tag >> 16),
 	    (uint8_t)(tag >> 8), (uint8_t)tag };
 
-	return cache_insert(c, k, t, sizeof(t), NULL, 0, DNS_RCODE_NOERROR, 0, ttl, now);
+	return ins(c, k, t, sizeof(t), NULL, 0, DNS_RCODE_NOERROR, 0, ttl, now);
 }
 
 static int
@@ -125,7 +142,7 @@ Test(cache, insert_then_lookup_returns_everything)
 	cr_assert_not_null(c);
 	for (i = 0; i < sizeof(tmpl); i++)
 		tmpl[i] = (uint8_t)(0xa0 + i);
-	cr_assert_eq(cache_insert(c, &k, tmpl, sizeof(tmpl), off, 2,
+	cr_assert_eq(ins(c, &k, tmpl, sizeof(tmpl), off, 2,
 	    DNS_RCODE_NOERROR, 0, 300, 1000), 0);
 	e = cache_lookup(c, &k, 1000);
 	cr_assert_not_null(e);
@@ -135,7 +152,7 @@ Test(cache, insert_then_lookup_returns_everything)
 	cr_assert_eq(cache_entry_ttl_offsets(e)[0], 18);
 	cr_assert_eq(cache_entry_ttl_offsets(e)[1], 29);
 	cr_assert_eq(e->rcode, DNS_RCODE_NOERROR);
-	cr_assert_eq(e->negative, 0);
+	cr_assert_eq(negative(e), 0);
 	cr_assert_eq(e->stored, 1000);
 	cr_assert_eq(e->expires, 1300);
 	cr_assert_eq(e->qtype, DNS_TYPE_A);
@@ -188,11 +205,11 @@ Test(cache, negative_entries_come_back_negative)
 	const struct cache_entry *e;
 	struct cache *c = cache_new(8);
 
-	cr_assert_eq(cache_insert(c, &k, tmpl, sizeof(tmpl), NULL, 0,
+	cr_assert_eq(ins(c, &k, tmpl, sizeof(tmpl), NULL, 0,
 	    DNS_RCODE_NXDOMAIN, 1, 900, 5), 0);
 	e = cache_lookup(c, &k, 6);
 	cr_assert_not_null(e);
-	cr_assert_eq(e->negative, 1);
+	cr_assert_eq(negative(e), 1);
 	cr_assert_eq(e->rcode, DNS_RCODE_NXDOMAIN);
 	cr_assert_eq(e->nttl, 0);
 	cr_assert_arr_eq(cache_entry_template(e), tmpl, sizeof(tmpl));
@@ -323,7 +340,7 @@ Test(cache, insert_replaces_the_same_key)
 	cr_assert_eq(put_tag(c, &k, 1, 100, 0), 0);
 	cr_assert_eq(put(c, "other.test", DNS_TYPE_A, 100, 0), 0);
 	/* full now: a replacement must not push anything out */
-	cr_assert_eq(cache_insert(c, &k, big, sizeof(big), off, 1,
+	cr_assert_eq(ins(c, &k, big, sizeof(big), off, 1,
 	    DNS_RCODE_NXDOMAIN, 1, 30, 50), 0);
 	cr_assert_eq(cache_stats(c)->entries, 2);
 	cr_assert_eq(cache_stats(c)->evictions, 0);
@@ -335,7 +352,7 @@ Test(cache, insert_replaces_the_same_key)
 	cr_assert_eq(e->nttl, 1);
 	cr_assert_eq(cache_entry_ttl_offsets(e)[0], 16);
 	cr_assert_eq(e->rcode, DNS_RCODE_NXDOMAIN);
-	cr_assert_eq(e->negative, 1);
+	cr_assert_eq(negative(e), 1);
 	cr_assert_eq(e->stored, 50);
 	cr_assert_eq(e->expires, 80);
 	cr_assert_not_null(get(c, "other.test", DNS_TYPE_A, 51));
@@ -361,14 +378,14 @@ Test(cache, bad_inserts_are_refused_and_store_nothing)
 	struct cache *c = cache_new(4);
 
 	empty.namelen = 0;
-	cr_assert_eq(cache_insert(c, &k, tmpl, sizeof(tmpl), past_end, 1, 0, 0, 60, 0), -EINVAL);
-	cr_assert_eq(cache_insert(c, &empty, tmpl, sizeof(tmpl), NULL, 0, 0, 0, 60, 0), -EINVAL);
-	cr_assert_eq(cache_insert(c, &k, tmpl, sizeof(tmpl), NULL, 0, 256, 0, 60, 0), -EINVAL);
-	cr_assert_eq(cache_insert(c, &k, tmpl, (size_t)UINT16_MAX + 1, NULL, 0, 0, 0, 60, 0),
+	cr_assert_eq(ins(c, &k, tmpl, sizeof(tmpl), past_end, 1, 0, 0, 60, 0), -EINVAL);
+	cr_assert_eq(ins(c, &empty, tmpl, sizeof(tmpl), NULL, 0, 0, 0, 60, 0), -EINVAL);
+	cr_assert_eq(ins(c, &k, tmpl, sizeof(tmpl), NULL, 0, 256, 0, 60, 0), -EINVAL);
+	cr_assert_eq(ins(c, &k, tmpl, (size_t)UINT16_MAX + 1, NULL, 0, 0, 0, 60, 0),
 	    -EINVAL);
 	cr_assert_eq(cache_stats(c)->entries, 0);
 	cr_assert_eq(cache_stats(c)->insertions, 0);
-	cr_assert_eq(cache_insert(c, &k, tmpl, sizeof(tmpl), last_fit, 1, 0, 0, 60, 0), 0);
+	cr_assert_eq(ins(c, &k, tmpl, sizeof(tmpl), last_fit, 1, 0, 0, 60, 0), 0);
 	cr_assert_eq(cache_stats(c)->entries, 1);
 	cache_free(c);
 }
@@ -659,7 +676,7 @@ Test(cache, free_of_a_full_cache_leaks_nothing)
 	for (i = 0; c != NULL && i < 200; i++) {
 		snprintf(text, sizeof(text), "n%u.leak.test", i);
 		k = key(text, DNS_TYPE_A);
-		failed += cache_insert(c, &k, tmpl, sizeof(tmpl), NULL, 0, 0, 0, 60, 0) != 0;
+		failed += ins(c, &k, tmpl, sizeof(tmpl), NULL, 0, 0, 0, 60, 0) != 0;
 	}
 	entries = c != NULL ? (unsigned)cache_stats(c)->entries : 0;
 	cache_free(c);
@@ -708,5 +725,187 @@ Test(cache, colliding_hashes_still_separate_keys)
 		}
 	}
 	cr_assert_eq(cache_stats(c)->entries, GROUP);
+	cache_free(c);
+}
+
+/* ---------------------------------------------------------------- DNSSEC, CD, serve-stale */
+
+Test(cache, cd_is_part_of_the_key)
+{
+	struct cache_key plain = key("example.com", DNS_TYPE_A), cd = plain;
+	const struct cache_entry *e;
+	struct cache *c = cache_new(8);
+
+	cd.cd = 1;
+	cr_assert_eq(put_tag(c, &cd, 2, 60, 0), 0);
+	cr_assert_null(cache_lookup(c, &plain, 0), "a CD=1 answer is never served to CD=0");
+	cr_assert_eq(put_tag(c, &plain, 1, 60, 0), 0);
+	cr_assert_eq(cache_stats(c)->entries, 2);
+	e = cache_lookup(c, &plain, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(tag_of(e), 1);
+	cr_assert_eq(e->flags & CACHE_F_CD, 0);
+	e = cache_lookup(c, &cd, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(tag_of(e), 2);
+	cr_assert_eq(e->flags & CACHE_F_CD, CACHE_F_CD);
+	/* a fresh key from a question has cd 0, whatever the memory held */
+	memset(&cd, 0xff, sizeof(cd));
+	{
+		struct dns_question q = { .namelen = 0 };
+
+		q.namelen = (uint8_t)wire("example.com", q.name);
+		q.qtype = DNS_TYPE_A;
+		q.qclass = DNS_CLASS_IN;
+		cache_key_from_question(&cd, &q);
+	}
+	cr_assert_eq(cd.cd, 0);
+	cr_assert_eq(tag_of(cache_lookup(c, &cd, 0)), 1);
+	cache_free(c);
+}
+
+/* Odd lengths on purpose: both sets of offsets must still be readable as uint16_t. */
+Test(cache, plain_twin_for_clients_without_do)
+{
+	uint8_t full[41], plain[23];
+	const uint16_t foff[3] = { 20, 30, 37 }, poff[1] = { 19 };
+	struct cache_key k = key("example.com", DNS_TYPE_A);
+	struct cache_answer a = { .full = { full, sizeof(full), foff, 3 },
+		.plain = { plain, sizeof(plain), poff, 1 }, .rcode = DNS_RCODE_NXDOMAIN,
+		.negative = 1, .ede = DNS_EDE_NONE };
+	const struct cache_entry *e;
+	struct dns_tmpl t;
+	struct cache *c = cache_new(8);
+
+	for (size_t i = 0; i < sizeof(full); i++)
+		full[i] = (uint8_t)(0x10 + i);
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(0x80 + i);
+	cr_assert_eq(cache_insert(c, &k, &a, 60, 0), 0);
+	e = cache_lookup(c, &k, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->flags, CACHE_F_NEGATIVE | CACHE_F_PLAIN);
+	cr_assert_eq(e->rcode, DNS_RCODE_NXDOMAIN);
+
+	cache_entry_tmpl(e, 1, &t);
+	cr_assert_eq(t.len, sizeof(full));
+	cr_assert_arr_eq(t.data, full, sizeof(full));
+	cr_assert_eq(t.nttl, 3);
+	cr_assert_eq((uintptr_t)t.ttl_off % sizeof(uint16_t), 0);
+	cr_assert_arr_eq(t.ttl_off, foff, sizeof(foff));
+
+	cache_entry_tmpl(e, 0, &t);
+	cr_assert_eq(t.len, sizeof(plain));
+	cr_assert_arr_eq(t.data, plain, sizeof(plain));
+	cr_assert_eq(t.nttl, 1);
+	cr_assert_eq((uintptr_t)t.ttl_off % sizeof(uint16_t), 0);
+	cr_assert_eq(t.ttl_off[0], 19);
+	/* the old accessors still see the full template, and the name */
+	cr_assert_arr_eq(cache_entry_template(e), full, sizeof(full));
+	cr_assert_eq(cache_entry_ttl_offsets(e)[2], 37);
+	cr_assert_eq(e->namelen, k.namelen);
+	cr_assert_arr_eq(cache_entry_name(e), k.name, k.namelen);
+
+	/* without a twin, both kinds of client get the full one */
+	a.plain.data = NULL;
+	cr_assert_eq(cache_insert(c, &k, &a, 60, 0), 0);
+	e = cache_lookup(c, &k, 0);
+	cr_assert_eq(e->flags & CACHE_F_PLAIN, 0);
+	cache_entry_tmpl(e, 0, &t);
+	cr_assert_eq(t.data, cache_entry_template(e));
+	cr_assert_eq(t.len, sizeof(full));
+	cr_assert_eq(t.nttl, 3);
+	cache_free(c);
+}
+
+Test(cache, ede_is_stored_and_checked)
+{
+	const uint8_t tmpl[12] = { 0 };
+	const uint16_t bad = 20;
+	struct cache_key k = key("example.com", DNS_TYPE_A);
+	struct cache_answer a = { .full = { tmpl, sizeof(tmpl), NULL, 0 },
+		.rcode = DNS_RCODE_SERVFAIL, .ede = DNS_EDE_TIMEOUT };
+	struct cache *c = cache_new(8);
+
+	cr_assert_eq(cache_insert(c, &k, &a, 5, 0), 0);
+	cr_assert_eq(cache_lookup(c, &k, 0)->ede, DNS_EDE_TIMEOUT);
+	a.ede = DNS_EDE_COUNT;
+	cr_assert_eq(cache_insert(c, &k, &a, 5, 0), -EINVAL);
+	a.ede = DNS_EDE_NONE;
+	a.plain = (struct dns_tmpl){ tmpl, sizeof(tmpl), &bad, 1 };
+	cr_assert_eq(cache_insert(c, &k, &a, 5, 0), -EINVAL, "a twin's offset past its end");
+	a.plain = (struct dns_tmpl){ tmpl, (size_t)UINT16_MAX + 1, NULL, 0 };
+	cr_assert_eq(cache_insert(c, &k, &a, 5, 0), -EINVAL);
+	cr_assert_eq(cache_insert(c, &k, NULL, 5, 0), -EINVAL);
+	cr_assert_eq(cache_lookup(c, &k, 0)->ede, DNS_EDE_TIMEOUT, "the old entry stays");
+	cache_free(c);
+}
+
+Test(cache, stale_window)
+{
+	struct cache_key k = key("example.com", DNS_TYPE_A);
+	struct walk w = { .n = 0 };
+	const struct cache_entry *e;
+	struct cache *c = cache_new(8);
+
+	cache_set_stale(c, 100);
+	cr_assert_eq(put_tag(c, &k, 7, 60, 1000), 0);
+	e = cache_lookup_stale(c, &k, 1059);
+	cr_assert_not_null(e, "live");
+	cr_assert_eq(cache_stats(c)->hits, 1);
+	cr_assert_null(cache_lookup(c, &k, 1060), "expired is never a plain hit");
+	cr_assert_eq(cache_stats(c)->misses, 1);
+	cr_assert_eq(cache_stats(c)->expired, 0, "but kept");
+	cr_assert_eq(cache_stats(c)->entries, 1);
+	cache_foreach(c, 1060, record, &w);
+	cr_assert_eq(w.n, 0, "a stale entry is not shown (dumps, counts)");
+
+	e = cache_lookup_stale(c, &k, 1060);
+	cr_assert_not_null(e);
+	cr_assert_eq(tag_of(e), 7);
+	cr_assert_null(cache_lookup(c, &k, 1159));
+	cr_assert_not_null(cache_lookup_stale(c, &k, 1159), "the window's last second");
+	cr_assert_eq(cache_stats(c)->hits, 1, "stale is no hit");
+	cr_assert_eq(cache_stats(c)->misses, 2);
+	cr_assert_null(cache_lookup_stale(c, &k, 1160), "past the window");
+	cr_assert_eq(cache_stats(c)->expired, 1);
+	cr_assert_eq(cache_stats(c)->entries, 0, "dropped");
+
+	/* past the window a plain lookup drops it too */
+	cr_assert_eq(put_tag(c, &k, 8, 60, 2000), 0);
+	cr_assert_null(cache_lookup(c, &k, 2160));
+	cr_assert_eq(cache_stats(c)->entries, 0);
+	cr_assert_null(cache_lookup_stale(c, &k, 2100));
+	cache_free(c);
+}
+
+Test(cache, no_stale_window_drops_at_expiry)
+{
+	struct cache_key k = key("example.com", DNS_TYPE_A);
+	struct cache *c = cache_new(8);
+
+	cr_assert_eq(put_tag(c, &k, 7, 60, 1000), 0);
+	cr_assert_not_null(cache_lookup_stale(c, &k, 1059));
+	cr_assert_null(cache_lookup_stale(c, &k, 1060));
+	cr_assert_eq(cache_stats(c)->entries, 0);
+	cr_assert_eq(cache_stats(c)->expired, 1);
+	cache_free(c);
+}
+
+Test(cache, stale_entries_are_still_evicted)
+{
+	struct cache_key a = key("a.test", DNS_TYPE_A), b = key("b.test", DNS_TYPE_A);
+	struct cache_key d = key("d.test", DNS_TYPE_A);
+	struct cache *c = cache_new(2);
+
+	cache_set_stale(c, 1000);
+	cr_assert_eq(put_tag(c, &a, 1, 10, 0), 0);
+	cr_assert_eq(put_tag(c, &b, 2, 100, 0), 0);
+	cr_assert_not_null(cache_lookup_stale(c, &a, 50), "a is stale");
+	/* serving it stale did not make it recent: it is the LRU tail still */
+	cr_assert_eq(put_tag(c, &d, 3, 100, 50), 0);
+	cr_assert_null(cache_lookup_stale(c, &a, 50));
+	cr_assert_not_null(cache_lookup(c, &b, 50));
+	cr_assert_eq(cache_stats(c)->expired, 1, "a dead tail counts as expired");
 	cache_free(c);
 }

@@ -887,7 +887,7 @@ Test(error, formerr_echoes_question)
 	phdr(&p, ID, DNS_F_RD, 1, 0, 0, 1);
 	pquestion(&p, "example.com", DNS_TYPE_A);
 	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_FORMERR), 29);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_FORMERR, DNS_EDE_NONE), 29);
 	expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_RA | DNS_RCODE_FORMERR, 1, 0, 0, 0);
 	expect_question(out, example_com, sizeof(example_com), DNS_TYPE_A);
 }
@@ -901,8 +901,8 @@ Test(error, formerr_without_question)
 	phdr(&p, ID, DNS_F_CD, 2, 0, 0, 0);
 	pquestion(&p, "example.com", DNS_TYPE_A);
 	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_FORMERR), 12);
-	expect_header(out, ID, DNS_F_QR | DNS_F_RA | DNS_RCODE_FORMERR, 0, 0, 0, 0);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_FORMERR, DNS_EDE_NONE), 12);
+	expect_header(out, ID, DNS_F_QR | DNS_F_RA | DNS_F_CD | DNS_RCODE_FORMERR, 0, 0, 0, 0);
 }
 
 Test(error, servfail_with_opt)
@@ -911,7 +911,8 @@ Test(error, servfail_with_opt)
 	uint8_t out[512];
 
 	make_query(&q, 0x4242, DNS_F_RD, "example.com", DNS_TYPE_AAAA, 1, 0x8000);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL), 29 + 11);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE),
+	    29 + 11);
 	expect_header(out, 0x4242, DNS_F_QR | DNS_F_RD | DNS_F_RA | DNS_RCODE_SERVFAIL,
 	    1, 0, 0, 1);
 	expect_question(out, example_com, sizeof(example_com), DNS_TYPE_AAAA);
@@ -927,7 +928,7 @@ Test(error, notimp_keeps_opcode)
 	phdr(&p, ID, OP(4), 1, 0, 0, 0);
 	pquestion(&p, "example.com", DNS_TYPE_SOA);
 	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -ENOTSUP);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP), 12);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP, DNS_EDE_NONE), 12);
 	expect_header(out, ID, DNS_F_QR | OP(4) | DNS_F_RA | DNS_RCODE_NOTIMP, 0, 0, 0, 0);
 }
 
@@ -941,7 +942,7 @@ Test(error, badvers)
 	pquestion(&p, "example.com", DNS_TYPE_A);
 	popt(&p, 4096, 0x00018000);	/* version 1, DO */
 	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EPROTONOSUPPORT);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_BADVERS), 40);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_BADVERS, DNS_EDE_NONE), 40);
 	/* 16 = 1 << 4: low bits 0 in the header, 1 in the OPT's top byte, version 0 */
 	expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_RA, 1, 0, 0, 1);
 	expect_question(out, example_com, sizeof(example_com), DNS_TYPE_A);
@@ -954,7 +955,7 @@ Test(error, badvers_without_client_opt_still_has_one)
 	uint8_t out[512];
 
 	make_query(&q, ID, 0, "example.com", DNS_TYPE_A, 0, 0);
-	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_BADVERS), 40);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_BADVERS, DNS_EDE_NONE), 40);
 	expect_header(out, ID, DNS_F_QR | DNS_F_RA, 1, 0, 0, 1);
 	expect_opt(out + 29, 0x01000000);
 }
@@ -965,9 +966,9 @@ Test(error, cap_too_small)
 	uint8_t out[64];
 
 	make_query(&q, ID, DNS_F_RD, "example.com", DNS_TYPE_A, 1, 0);
-	cr_assert_eq(dns_build_error(out, 39, &q, DNS_RCODE_REFUSED), 0);
-	cr_assert_eq(dns_build_error(out, 40, &q, DNS_RCODE_REFUSED), 40);
-	cr_assert_eq(dns_build_error(out, 11, &q, DNS_RCODE_REFUSED), 0);
+	cr_assert_eq(dns_build_error(out, 39, &q, DNS_RCODE_REFUSED, DNS_EDE_NONE), 0);
+	cr_assert_eq(dns_build_error(out, 40, &q, DNS_RCODE_REFUSED, DNS_EDE_NONE), 40);
+	cr_assert_eq(dns_build_error(out, 11, &q, DNS_RCODE_REFUSED, DNS_EDE_NONE), 0);
 }
 
 /* ---------------------------------------------------------------- upstream */
@@ -988,18 +989,20 @@ Test(upstream, build_query)
 	uint8_t out[512];
 
 	question(&qq, "example.com", DNS_TYPE_AAAA);
-	cr_assert_eq(dns_build_query(out, sizeof(out), 0x7777, &qq, 0), 29);
-	expect_header(out, 0x7777, DNS_F_RD, 1, 0, 0, 0);
+	cr_assert_eq(dns_build_query(out, sizeof(out), 0x7777, &qq, 0), 40);
+	expect_header(out, 0x7777, DNS_F_RD, 1, 0, 0, 1);
 	expect_question(out, example_com, sizeof(example_com), DNS_TYPE_AAAA);
+	expect_opt(out + 29, 0x8000);	/* DO always: one entry serves everyone */
 
 	cr_assert_eq(dns_build_query(out, sizeof(out), 0x7778, &qq, 1), 40);
-	expect_header(out, 0x7778, DNS_F_RD, 1, 0, 0, 1);
-	expect_opt(out + 29, 0);
+	expect_header(out, 0x7778, DNS_F_RD | DNS_F_CD, 1, 0, 0, 1);
+	expect_opt(out + 29, 0x8000);
 
 	cr_assert_eq(dns_build_query(out, 39, 0x7778, &qq, 1), 0, "cap too small");
+	cr_assert_eq(dns_build_query(out, 40, 0x7778, &qq, 1), 40);
 }
 
-/* The answer to our own query: the query with QR set. */
+/* The answer to our own query: the query with QR set, its OPT cut off. */
 static size_t
 answer_for(uint8_t *out, uint16_t id, const char *name, uint16_t qtype)
 {
@@ -1008,9 +1011,10 @@ answer_for(uint8_t *out, uint16_t id, const char *name, uint16_t qtype)
 
 	question(&qq, name, qtype);
 	n = dns_build_query(out, 512, id, &qq, 0);
-	cr_assert_gt(n, 0);
+	cr_assert_gt(n, 11);
 	set16(out + 2, DNS_F_QR | DNS_F_RD | DNS_F_RA);
-	return n;
+	set16(out + 10, 0);
+	return n - 11;
 }
 
 Test(upstream, answer_matches)
@@ -1384,10 +1388,20 @@ two_a_template(struct pkt *p, struct dns_template_info *info)
 }
 
 static size_t
+render_raw(uint8_t *out, size_t cap, const uint8_t *tmpl, size_t tlen, const uint16_t *ttl_off,
+    size_t nttl, uint32_t elapsed, const struct dns_query *q, size_t max_size)
+{
+	struct dns_tmpl t = { tmpl, tlen, ttl_off, nttl };
+	struct dns_render_opts o = { .elapsed = elapsed, .max_size = max_size };
+
+	return dns_render(out, cap, &t, q, &o);
+}
+
+static size_t
 do_render(uint8_t *out, size_t cap, const struct pkt *t, const struct dns_template_info *info,
     uint32_t elapsed, const struct dns_query *q, size_t max_size)
 {
-	return dns_render(out, cap, t->b, t->len, info->ttl_off, info->nttl, elapsed, q,
+	return render_raw(out, cap, t->b, t->len, info->ttl_off, info->nttl, elapsed, q,
 	    max_size);
 }
 
@@ -1411,7 +1425,7 @@ Test(render, replaces_id_spelling_and_rd)
 	cr_assert_arr_eq(out + t.len - 4, t.b + t.len - 4, 4, "rdata");
 }
 
-Test(render, keeps_upstream_flags)
+Test(render, keeps_upstream_flags_but_aa)
 {
 	struct pkt t;
 	struct dns_template_info info;
@@ -1422,9 +1436,16 @@ Test(render, keeps_upstream_flags)
 	set16(t.b + 2, DNS_F_QR | DNS_F_AA | DNS_F_AD);	/* upstream said RD 0, RA 0 */
 	pa(&t, NULL, 300, 1);
 	make_tmpl(&t, &info, (int)t.len);
-	make_query(&q, 1, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
+	cr_assert_eq(g16(t.b + 2), DNS_F_QR | DNS_F_AD, "AA cleared in the template");
+	cr_assert_eq(info.ad, 1);
+	make_query(&q, 1, DNS_F_RD | DNS_F_AD, "example.com", DNS_TYPE_A, 0, 0);
 	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 512), t.len);
-	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_AA | DNS_F_AD | DNS_F_RD | DNS_F_RA);
+	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_AD | DNS_F_RD | DNS_F_RA);
+
+	/* a template that somehow still says AA: the renderer clears it too */
+	set16(t.b + 2, DNS_F_QR | DNS_F_AA);
+	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 512), t.len);
+	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_RD | DNS_F_RA);
 }
 
 Test(render, ttls_floor_at_zero)
@@ -1526,12 +1547,13 @@ Test(render, refuses_mismatches)
 	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 4096), 0, "other name");
 	make_query(&q, 9, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
 	bad = (uint16_t)(t.len - 3);
-	cr_assert_eq(dns_render(out, sizeof(out), t.b, t.len, &bad, 1, 0, &q, 4096), 0,
+	cr_assert_eq(render_raw(out, sizeof(out), t.b, t.len, &bad, 1, 0, &q, 4096), 0,
 	    "TTL offset past the end");
 	bad = 14;
-	cr_assert_eq(dns_render(out, sizeof(out), t.b, t.len, &bad, 1, 0, &q, 4096), 0,
+	cr_assert_eq(render_raw(out, sizeof(out), t.b, t.len, &bad, 1, 0, &q, 4096), 0,
 	    "TTL offset in the question");
-	cr_assert_eq(dns_render(out, sizeof(out), t.b, 11, NULL, 0, 0, &q, 4096), 0);
+	cr_assert_eq(render_raw(out, sizeof(out), t.b, 11, NULL, 0, 0, &q, 4096), 0);
+	cr_assert_eq(render_raw(out, sizeof(out), NULL, 0, NULL, 0, 0, &q, 4096), 0);
 }
 
 /* ---------------------------------------------------------------- answers */
@@ -1643,4 +1665,913 @@ Test(answer, refuses)
 	q.qend = 0;
 	cr_assert_eq(dns_build_answer(out, sizeof(out), &q, DNS_TYPE_A, 60, addrs, 4, 1), 0,
 	    "no question to answer");
+}
+
+/* ---------------------------------------------------------------- DNSSEC pass-through */
+
+TestSuite(strip, .timeout = 10);
+TestSuite(local, .timeout = 10);
+
+/* dotted's labels without the root: a pointer is to follow. */
+static void
+plabels(struct pkt *p, const char *dotted)
+{
+	size_t start = p->len;
+
+	pname(p, dotted);
+	cr_assert_eq(p->b[p->len - 1], 0);
+	p->len--;
+	cr_assert_gt(p->len, start);
+}
+
+static void
+pptr(struct pkt *p, size_t off)
+{
+	p16(p, (uint16_t)(0xc000 | off));
+}
+
+/* After the owner: type, class IN, TTL and room for rdlength; returns where that is. */
+static size_t
+prr_open(struct pkt *p, uint16_t type, uint32_t ttl)
+{
+	size_t at;
+
+	p16(p, type);
+	p16(p, DNS_CLASS_IN);
+	p32(p, ttl);
+	at = p->len;
+	p16(p, 0);
+	return at;
+}
+
+static void
+prr_close(struct pkt *p, size_t at)
+{
+	set16(p->b + at, (uint16_t)(p->len - at - 2));
+}
+
+/*
+ * An RRSIG's rdata (owner already written) covering type, signed by
+ * "example.com." written uncompressed as RFC 4034 3.1.7 wants; returns
+ * where the signer name starts, for later records to point into.
+ */
+static size_t
+prrsig(struct pkt *p, uint16_t covered, uint32_t ttl)
+{
+	static const uint8_t sig[8] = { 0xc0, 0x0c, 0xde, 0xad, 0xbe, 0xef, 0x00, 0xff };
+	size_t at = prr_open(p, DNS_TYPE_RRSIG, ttl), signer;
+
+	p16(p, covered);
+	p8(p, 8);		/* algorithm */
+	p8(p, 3);		/* labels */
+	p32(p, ttl);
+	p32(p, 1800000000);
+	p32(p, 1700000000);
+	p16(p, 12345);
+	signer = p->len;
+	pname(p, "example.com");
+	pbytes(p, sig, sizeof(sig));	/* looks like a pointer: must be copied, not followed */
+	prr_close(p, at);
+	return signer;
+}
+
+/* A record read back with its names spelled out: owner, and those inside the rdata we know. */
+struct crr {
+	uint8_t owner[DNS_NAME_MAX];
+	int ownerlen;
+	uint16_t type;
+	uint32_t ttl;
+	uint8_t rdata[1024];
+	size_t rdlen;
+};
+
+static void
+canon_rdata(const uint8_t *m, size_t len, const struct trr *r, struct crr *c)
+{
+	struct dns_cursor cur;
+	size_t pre = 0, names = 0, post = 0, o = 0;
+
+	switch (r->type) {
+	case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+		names = 1;
+		break;
+	case DNS_TYPE_MX:
+		pre = 2;
+		names = 1;
+		break;
+	case DNS_TYPE_SOA:
+		names = 2;
+		post = 20;
+		break;
+	case 33:		/* SRV */
+		pre = 6;
+		names = 1;
+		break;
+	default:
+		cr_assert_leq(r->rdlen, sizeof(c->rdata));
+		memcpy(c->rdata, m + r->rdata, r->rdlen);
+		c->rdlen = r->rdlen;
+		return;
+	}
+	dns_cursor_init(&cur, m, len, r->rdata);
+	memcpy(c->rdata, m + r->rdata, pre);
+	o = pre;
+	dns_skip(&cur, pre);
+	for (size_t i = 0; i < names; i++) {
+		int n = dns_read_name(&cur, c->rdata + o);
+
+		cr_assert_gt(n, 0, "a name in type %u rdata does not read", r->type);
+		o += (size_t)n;
+	}
+	cr_assert_eq(cur.pos + post, r->rdata + r->rdlen, "type %u rdata length", r->type);
+	memcpy(c->rdata + o, m + cur.pos, post);
+	c->rdlen = o + post;
+}
+
+/* Every record of message m, in order; returns how many; counts gets the section counts. */
+static size_t
+canon(const uint8_t *m, size_t len, struct crr *out, size_t max, uint16_t counts[3])
+{
+	struct dns_cursor c;
+	uint8_t qname[DNS_NAME_MAX];
+	size_t n = 0;
+
+	dns_cursor_init(&c, m, len, 4);
+	cr_assert_eq(dns_get16(&c), 1);
+	for (int s = 0; s < 3; s++) {
+		counts[s] = dns_get16(&c);
+		n += counts[s];
+	}
+	cr_assert_leq(n, max);
+	cr_assert_gt(dns_read_name(&c, qname), 0);
+	dns_skip(&c, 4);
+	for (size_t i = 0; i < n; i++) {
+		struct trr r;
+
+		read_trr(&c, &r);
+		memcpy(out[i].owner, r.owner, (size_t)r.ownerlen);
+		out[i].ownerlen = r.ownerlen;
+		out[i].type = r.type;
+		out[i].ttl = r.ttl;
+		canon_rdata(m, len, &r, &out[i]);
+	}
+	cr_assert_eq(c.pos, len, "bytes after the last record");
+	return n;
+}
+
+static int
+is_dnssec(uint16_t type)
+{
+	return type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC || type == DNS_TYPE_NSEC3 ||
+	    type == DNS_TYPE_DS;
+}
+
+static struct crr full_rr[32], plain_rr[32];
+static uint8_t plain_buf[DNS_MSG_MAX];
+static struct dns_template_info pinfo, pinfo2;
+
+/*
+ * Strip t, then check the twin against the original: a template of its
+ * own, the original's records minus those of the dropped types (keep_type
+ * excepted), names and rdata names the same bytes, TTL offsets onto the
+ * same TTLs.  Returns the twin's length.
+ */
+static size_t
+check_strip(const struct pkt *t, uint16_t keep_type, const uint16_t want[3])
+{
+	static uint8_t again[DNS_MSG_MAX];
+	uint16_t fc[3], pc[3];
+	size_t nf, np, j = 0;
+	int n;
+
+	n = dns_strip_dnssec(t->b, t->len, plain_buf, sizeof(plain_buf), &pinfo);
+	cr_assert_gt(n, 0, "dns_strip_dnssec: %d", n);
+	memcpy(again, plain_buf, (size_t)n);
+	cr_assert_eq(dns_make_template(again, (size_t)n, &pinfo2), n, "the twin is a template");
+	cr_assert_eq(pinfo2.dnssec, 0);
+	cr_assert_arr_eq(again, plain_buf, (size_t)n, "and unchanged by it");
+	cr_assert_eq(pinfo.nttl, pinfo2.nttl);
+
+	nf = canon(t->b, t->len, full_rr, 32, fc);
+	np = canon(plain_buf, (size_t)n, plain_rr, 32, pc);
+	for (int s = 0; s < 3; s++)
+		cr_assert_eq(pc[s], want[s], "section %d: %u records, want %u", s, pc[s], want[s]);
+	cr_assert_eq(pinfo.nttl, np);
+	for (size_t i = 0; i < nf; i++) {
+		if (is_dnssec(full_rr[i].type) && full_rr[i].type != keep_type)
+			continue;
+		cr_assert_lt(j, np, "record %zu missing", i);
+		cr_assert_eq(plain_rr[j].type, full_rr[i].type, "record %zu type", i);
+		cr_assert_eq(plain_rr[j].ownerlen, full_rr[i].ownerlen, "record %zu owner", i);
+		cr_assert_arr_eq(plain_rr[j].owner, full_rr[i].owner,
+		    (size_t)full_rr[i].ownerlen, "record %zu owner", i);
+		cr_assert_eq(plain_rr[j].ttl, full_rr[i].ttl);
+		cr_assert_eq(g32(plain_buf + pinfo.ttl_off[j]), full_rr[i].ttl, "TTL offset %zu", j);
+		cr_assert_eq(plain_rr[j].rdlen, full_rr[i].rdlen, "record %zu rdata", i);
+		cr_assert_arr_eq(plain_rr[j].rdata, full_rr[i].rdata, full_rr[i].rdlen,
+		    "record %zu rdata", i);
+		j++;
+	}
+	cr_assert_eq(j, np, "records the original does not have");
+	for (size_t i = 0; i < np; i++)
+		cr_assert(!is_dnssec(plain_rr[i].type) || plain_rr[i].type == keep_type,
+		    "type %u left in", plain_rr[i].type);
+	return (size_t)n;
+}
+
+/*
+ * example.com A: CNAME to Host.example.com, A, each signed; NS with
+ * its RRSIG; glue.  Later names point into the RRSIGs' signer names and
+ * into the CNAME's rdata, so dropping the RRSIGs breaks every pointer
+ * that is not rewritten.
+ */
+static void
+signed_answer(struct pkt *p, struct dns_template_info *info)
+{
+	size_t at, host, signer, ns1;
+	const uint8_t addr[4] = { 192, 0, 2, 7 };
+
+	reply(p, DNS_F_AD, 2 + 2, 2, 2, DNS_TYPE_A);
+	pptr(p, 12);
+	at = prr_open(p, DNS_TYPE_CNAME, 300);
+	host = p->len;
+	plabels(p, "Host");
+	pptr(p, 12);
+	prr_close(p, at);
+	pptr(p, 12);
+	signer = prrsig(p, DNS_TYPE_CNAME, 300);
+	pptr(p, host);
+	at = prr_open(p, DNS_TYPE_A, 200);
+	pbytes(p, addr, 4);
+	prr_close(p, at);
+	pptr(p, host);
+	prrsig(p, DNS_TYPE_A, 200);
+
+	pptr(p, signer);			/* example.com, inside an RRSIG */
+	at = prr_open(p, DNS_TYPE_NS, 3600);
+	ns1 = p->len;
+	plabels(p, "ns1");
+	pptr(p, signer);
+	prr_close(p, at);
+	pptr(p, 12);
+	prrsig(p, DNS_TYPE_NS, 3600);
+
+	pptr(p, ns1);
+	at = prr_open(p, DNS_TYPE_A, 3600);
+	pbytes(p, addr, 4);
+	prr_close(p, at);
+	pptr(p, ns1);
+	prrsig(p, DNS_TYPE_A, 3600);
+	make_tmpl(p, info, (int)p->len);
+}
+
+Test(strip, signed_answer_with_pointers_into_rrsigs)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	const uint16_t want[3] = { 2, 1, 1 };
+	size_t n;
+
+	signed_answer(&t, &info);
+	cr_assert_eq(info.dnssec, 1);
+	cr_assert_eq(info.ad, 1);
+	cr_assert_eq(info.nttl, 8);
+	n = check_strip(&t, 0, want);
+	cr_assert_lt(n, t.len);
+	cr_assert_eq(pinfo.rcode, DNS_RCODE_NOERROR);
+	cr_assert_eq(pinfo.negative, 0);
+	cr_assert_eq(pinfo.cacheable, 1);
+	cr_assert_eq(pinfo.ttl, 200);
+	cr_assert_eq(pinfo.ad, 1, "the header is kept: AD too");
+	cr_assert_eq(g16(plain_buf + 29), 0xc00c, "the first owner points at the question");
+}
+
+/*
+ * nope.example.com NXDOMAIN: NSEC and its RRSIG, SOA (names pointing
+ * into the NSEC's owner and an RRSIG's signer) and its RRSIG, NSEC3 and
+ * its RRSIG.
+ */
+Test(strip, nxdomain_with_nsec_and_nsec3)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	const uint16_t want[3] = { 0, 1, 0 };
+	const uint8_t bitmap[] = { 0, 6, 0x40, 0, 0, 0, 0, 3 };
+	size_t at, nsec_owner, nsec3_owner, signer, n;
+
+	phdr(&t, ID, DNS_F_QR | DNS_F_RD | DNS_F_RA | DNS_RCODE_NXDOMAIN, 1, 0, 6, 0);
+	pquestion(&t, "nope.example.com", DNS_TYPE_A);
+	nsec_owner = t.len;
+	plabels(&t, "a");
+	pptr(&t, 17);
+	at = prr_open(&t, DNS_TYPE_NSEC, 3600);
+	pname(&t, "c.example.com");
+	pbytes(&t, bitmap, sizeof(bitmap));
+	prr_close(&t, at);
+	pptr(&t, nsec_owner);
+	signer = prrsig(&t, DNS_TYPE_NSEC, 3600);
+	pptr(&t, 17);
+	at = prr_open(&t, DNS_TYPE_SOA, 3600);
+	plabels(&t, "ns");
+	pptr(&t, nsec_owner);
+	plabels(&t, "hostmaster");
+	pptr(&t, signer);
+	p32(&t, 1);
+	p32(&t, 7200);
+	p32(&t, 900);
+	p32(&t, 1209600);
+	p32(&t, 300);
+	prr_close(&t, at);
+	pptr(&t, 17);
+	prrsig(&t, DNS_TYPE_SOA, 3600);
+	nsec3_owner = t.len;
+	plabels(&t, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
+	pptr(&t, signer);
+	at = prr_open(&t, DNS_TYPE_NSEC3, 3600);
+	pbytes(&t, bitmap, sizeof(bitmap));
+	prr_close(&t, at);
+	pptr(&t, nsec3_owner);
+	prrsig(&t, DNS_TYPE_NSEC3, 3600);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 1);
+	cr_assert_eq(info.negative, 1);
+
+	n = check_strip(&t, 0, want);
+	cr_assert_lt(n, t.len);
+	cr_assert_eq(pinfo.rcode, DNS_RCODE_NXDOMAIN);
+	cr_assert_eq(pinfo.negative, 1);
+	cr_assert_eq(pinfo.cacheable, 1);
+	cr_assert_eq(pinfo.ttl, 300);
+}
+
+/* A question for the type itself keeps it: DS keeps DS, RRSIG keeps RRSIG. */
+Test(strip, asked_for_types_kept)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	const uint8_t ds[] = { 0x30, 0x39, 8, 2, 1, 2, 3, 4 };
+	const uint16_t want_ds[3] = { 1, 0, 0 }, want_sig[3] = { 2, 0, 0 };
+	size_t at;
+
+	reply(&t, 0, 2, 0, 0, DNS_TYPE_DS);
+	pptr(&t, 12);
+	at = prr_open(&t, DNS_TYPE_DS, 600);
+	pbytes(&t, ds, sizeof(ds));
+	prr_close(&t, at);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_DS, 600);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 1, "the RRSIG over the DS still goes");
+	check_strip(&t, DNS_TYPE_DS, want_ds);
+
+	reply(&t, 0, 1, 0, 0, DNS_TYPE_DS);
+	pptr(&t, 12);
+	at = prr_open(&t, DNS_TYPE_DS, 600);
+	pbytes(&t, ds, sizeof(ds));
+	prr_close(&t, at);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 0, "a DS answer to a DS question has nothing to strip");
+
+	reply(&t, 0, 2, 0, 0, DNS_TYPE_RRSIG);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_A, 600);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_AAAA, 600);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 0);
+	check_strip(&t, DNS_TYPE_RRSIG, want_sig);
+}
+
+/* ANY is no request for DNSSEC records: only DO is (see dns.c). DNSKEY is plain data. */
+Test(strip, any_loses_rrsigs_dnskey_stays)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	const uint8_t key[] = { 1, 0, 3, 8, 0xaa, 0xbb };
+	const uint16_t want[3] = { 2, 0, 0 };
+	size_t at;
+
+	reply(&t, 0, 3, 0, 0, DNS_TYPE_ANY);
+	pa(&t, NULL, 300, 1);
+	pptr(&t, 12);
+	at = prr_open(&t, DNS_TYPE_DNSKEY, 300);
+	pbytes(&t, key, sizeof(key));
+	prr_close(&t, at);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_A, 300);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 1);
+	check_strip(&t, 0, want);
+
+	reply(&t, 0, 2, 0, 0, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	pptr(&t, 12);
+	at = prr_open(&t, DNS_TYPE_DNSKEY, 300);
+	pbytes(&t, key, sizeof(key));
+	prr_close(&t, at);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 0, "DNSKEY alone is nothing to strip");
+}
+
+/* RFC 3597 4: a compressed SRV target is written out whole, never compressed again. */
+Test(strip, srv_target_written_uncompressed)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	const uint16_t want[3] = { 1, 0, 0 };
+	uint8_t target[DNS_NAME_MAX];
+	int tl = dns_name_from_text("example.com", target);
+	size_t at, n, rd;
+
+	reply(&t, 0, 2, 0, 0, 33);
+	pptr(&t, 12);
+	at = prr_open(&t, 33, 300);
+	p16(&t, 10);
+	p16(&t, 20);
+	p16(&t, 5060);
+	pptr(&t, 12);				/* a sloppy upstream compressed it */
+	prr_close(&t, at);
+	pptr(&t, 12);
+	prrsig(&t, 33, 300);
+	make_tmpl(&t, &info, (int)t.len);
+	n = check_strip(&t, 0, want);
+	rd = 29 + 2 + 10;
+	cr_assert_eq(g16(plain_buf + rd - 2), 6 + tl, "rdlength of the whole name");
+	cr_assert_arr_eq(plain_buf + rd + 6, target, (size_t)tl);
+	cr_assert_eq(n, rd + 6 + (size_t)tl);
+}
+
+Test(strip, errors)
+{
+	struct pkt t;
+	struct dns_template_info info;
+
+	signed_answer(&t, &info);
+	cr_assert_eq(dns_strip_dnssec(t.b, t.len, plain_buf, 40, &pinfo), -ENOSPC);
+	cr_assert_eq(dns_strip_dnssec(t.b, 11, plain_buf, sizeof(plain_buf), &pinfo), -EBADMSG);
+	cr_assert_eq(dns_strip_dnssec(t.b, t.len - 3, plain_buf, sizeof(plain_buf), &pinfo),
+	    -EBADMSG, "the last record cut short");
+	set16(t.b + 4, 2);
+	cr_assert_eq(dns_strip_dnssec(t.b, t.len, plain_buf, sizeof(plain_buf), &pinfo),
+	    -EBADMSG, "qdcount 2");
+}
+
+/* ---------------------------------------------------------------- templates: DNSSEC */
+
+Test(template, aa_cleared_ad_and_dnssec_noted)
+{
+	struct pkt t;
+	struct dns_template_info info;
+
+	reply(&t, DNS_F_AA, 1, 0, 0, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(g16(t.b + 2), DNS_F_QR | DNS_F_RD | DNS_F_RA, "AA cleared");
+	cr_assert_eq(info.ad, 0);
+	cr_assert_eq(info.dnssec, 0);
+
+	/* an NSEC only in an additional section that is dropped (OPT not last) */
+	reply(&t, DNS_F_AD, 1, 0, 2, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	popt(&t, 1232, 0x8000);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_A, 300);
+	make_tmpl(&t, &info, 12 + 17 + 16);
+	cr_assert_eq(info.ad, 1);
+	cr_assert_eq(info.dnssec, 0, "what was dropped does not count");
+
+	reply(&t, 0, 1, 0, 1, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_A, 300);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_eq(info.dnssec, 1, "in the additional section too");
+}
+
+/* ---------------------------------------------------------------- render: DNSSEC */
+
+/* The template of one A record with AD set, and an answer with or without AD/DO. */
+Test(render, ad_only_for_clients_that_ask)
+{
+	static const struct {
+		uint16_t qflags;
+		int edns;
+		uint32_t optttl;
+		int ad;
+	} rows[] = {
+		{ 0, 0, 0, 0 },
+		{ DNS_F_AD, 0, 0, 1 },
+		{ 0, 1, 0x8000, 1 },
+		{ DNS_F_AD, 1, 0x8000, 1 },
+		{ 0, 1, 0, 0 },
+	};
+	struct pkt t;
+	struct dns_template_info info;
+	struct dns_query q;
+	uint8_t out[1024];
+
+	reply(&t, DNS_F_AD, 1, 0, 0, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	make_tmpl(&t, &info, (int)t.len);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		make_query(&q, 1, rows[i].qflags, "example.com", DNS_TYPE_A, rows[i].edns,
+		    rows[i].optttl);
+		cr_assert_gt(do_render(out, sizeof(out), &t, &info, 0, &q, 1232), 0);
+		cr_assert_eq((g16(out + 2) & DNS_F_AD) != 0, rows[i].ad, "row %zu", i);
+	}
+	/* and never when upstream did not say it */
+	reply(&t, 0, 1, 0, 0, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	make_tmpl(&t, &info, (int)t.len);
+	make_query(&q, 1, DNS_F_AD, "example.com", DNS_TYPE_A, 1, 0x8000);
+	cr_assert_gt(do_render(out, sizeof(out), &t, &info, 0, &q, 1232), 0);
+	cr_assert_eq(g16(out + 2) & DNS_F_AD, 0);
+}
+
+Test(render, cd_is_the_clients)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	struct dns_query q;
+	uint8_t out[1024];
+
+	reply(&t, DNS_F_CD, 1, 0, 0, DNS_TYPE_A);
+	pa(&t, NULL, 300, 1);
+	make_tmpl(&t, &info, (int)t.len);
+	make_query(&q, 1, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
+	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 512), t.len);
+	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_RD | DNS_F_RA);
+	make_query(&q, 1, DNS_F_CD, "example.com", DNS_TYPE_A, 0, 0);
+	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 512), t.len);
+	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_CD | DNS_F_RA);
+}
+
+Test(render, stale_ttl_overrides_every_ttl)
+{
+	struct pkt t;
+	struct dns_template_info info;
+	struct dns_query q;
+	struct dns_tmpl tt;
+	struct dns_render_opts o = { .elapsed = 250, .stale_ttl = 30, .max_size = 512 };
+	uint8_t out[1024];
+
+	two_a_template(&t, &info);
+	tt = (struct dns_tmpl){ t.b, t.len, info.ttl_off, info.nttl };
+	make_query(&q, 1, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
+	cr_assert_eq(dns_render(out, sizeof(out), &tt, &q, &o), t.len);
+	cr_assert_eq(g32(out + info.ttl_off[0]), 30);
+	cr_assert_eq(g32(out + info.ttl_off[1]), 30, "also one that ran out long ago");
+	o.stale_ttl = 0;
+	cr_assert_eq(dns_render(out, sizeof(out), &tt, &q, &o), t.len);
+	cr_assert_eq(g32(out + info.ttl_off[0]), 50);
+	cr_assert_eq(g32(out + info.ttl_off[1]), 0);
+}
+
+/* EDE "Stale Answer": code 15, length 2, INFO-CODE 3, no text. */
+Test(render, ede_in_the_opt_and_counted_for_tc)
+{
+	static const uint8_t ede[] = { 0, 15, 0, 2, 0, 3 };
+	struct pkt t;
+	struct dns_template_info info;
+	struct dns_query q;
+	struct dns_tmpl tt;
+	struct dns_render_opts o = { .max_size = 1232, .ede = DNS_EDE_STALE };
+	uint8_t out[1024];
+
+	two_a_template(&t, &info);
+	tt = (struct dns_tmpl){ t.b, t.len, info.ttl_off, info.nttl };
+	make_query(&q, 1, DNS_F_RD, "example.com", DNS_TYPE_A, 1, 0x8000);
+	cr_assert_eq(dns_render(out, sizeof(out), &tt, &q, &o), t.len + 11 + 6);
+	expect_header(out, 1, DNS_F_QR | DNS_F_RD | DNS_F_RA, 1, 2, 0, 1);
+	cr_assert_eq(g16(out + t.len + 1), DNS_TYPE_OPT);
+	cr_assert_eq(g32(out + t.len + 5), 0x8000);
+	cr_assert_eq(g16(out + t.len + 9), sizeof(ede));
+	cr_assert_arr_eq(out + t.len + 11, ede, sizeof(ede));
+
+	o.max_size = t.len + 11 + 6 - 1;
+	cr_assert_eq(dns_render(out, sizeof(out), &tt, &q, &o), 29 + 11 + 6, "TC");
+	cr_assert(g16(out + 2) & DNS_F_TC);
+	cr_assert_arr_eq(out + 29 + 11, ede, sizeof(ede));
+
+	make_query(&q, 1, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
+	o.max_size = 512;
+	cr_assert_eq(dns_render(out, sizeof(out), &tt, &q, &o), t.len, "no OPT, no EDE");
+}
+
+/* ---------------------------------------------------------------- errors: EDE and OPT */
+
+Test(error, ede_bytes_exact)
+{
+	static const struct {
+		enum dns_ede ede;
+		uint16_t code;
+		const char *text;
+	} rows[] = {
+		{ DNS_EDE_TIMEOUT, 22, "upstream timeout" },
+		{ DNS_EDE_REFUSED, 22, "upstreams refused" },
+		{ DNS_EDE_NO_UPSTREAM, 22, "no usable upstream" },
+		{ DNS_EDE_NETWORK, 23, "upstream unreachable" },
+		{ DNS_EDE_STALE, 3, "" },
+		{ DNS_EDE_PROHIBITED, 18, "" },
+		{ DNS_EDE_NOT_SUPPORTED, 21, "" },
+		{ DNS_EDE_PRIVATE, 0, "private reverse zone (RFC 6303)" },
+	};
+	struct dns_query q;
+	uint8_t out[512];
+
+	cr_assert_eq(sizeof(rows) / sizeof(rows[0]), DNS_EDE_COUNT - 1, "every reason tested");
+	make_query(&q, ID, DNS_F_RD | DNS_F_CD, "example.com", DNS_TYPE_A, 1, 0x8000);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t tl = strlen(rows[i].text), n;
+
+		n = dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, rows[i].ede);
+		cr_assert_eq(n, 29 + 11 + 6 + tl, "row %zu: %zu bytes", i, n);
+		expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_CD | DNS_F_RA |
+		    DNS_RCODE_SERVFAIL, 1, 0, 0, 1);
+		cr_assert_eq(g32(out + 29 + 5), 0x8000);
+		cr_assert_eq(g16(out + 29 + 9), 6 + tl, "OPT rdlength");
+		cr_assert_eq(g16(out + 40), 15, "option code EDE");
+		cr_assert_eq(g16(out + 42), 2 + tl, "option length");
+		cr_assert_eq(g16(out + 44), rows[i].code, "row %zu: INFO-CODE", i);
+		cr_assert(memcmp(out + 46, rows[i].text, tl) == 0, "row %zu: EXTRA-TEXT", i);
+	}
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE), 40);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, DNS_EDE_COUNT), 40,
+	    "no such reason: none");
+	cr_assert_eq(dns_build_error(out, 29 + 11 + 6 + 15, &q, DNS_RCODE_SERVFAIL,
+	    DNS_EDE_TIMEOUT), 0, "cap too small");
+}
+
+Test(error, ede_only_to_edns_clients)
+{
+	struct dns_query q;
+	uint8_t out[512];
+
+	make_query(&q, ID, DNS_F_RD, "example.com", DNS_TYPE_A, 0, 0);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, DNS_EDE_TIMEOUT), 29);
+	expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_RA | DNS_RCODE_SERVFAIL, 1, 0, 0, 0);
+	/* BADVERS makes an OPT of its own, but the client sent none: no EDE in it */
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_BADVERS, DNS_EDE_TIMEOUT), 40);
+	expect_opt(out + 29, 0x01000000);
+}
+
+Test(error, formerr_keeps_opt_for_two_questions)
+{
+	struct pkt p;
+	struct dns_query q;
+	uint8_t out[512];
+
+	phdr(&p, ID, DNS_F_RD, 2, 0, 0, 1);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	pquestion(&p, "example.org", DNS_TYPE_A);
+	popt(&p, 4096, 0x8000);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 1, "the OPT was found");
+	cr_assert_eq(q.edns_do, 1);
+	cr_assert_eq(q.edns_size, 4096);
+	cr_assert_eq(q.qend, 0);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_FORMERR, DNS_EDE_NONE), 23);
+	expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_RA | DNS_RCODE_FORMERR, 0, 0, 0, 1);
+	expect_opt(out + 12, 0x8000);
+
+	/* qdcount 0 too */
+	phdr(&p, ID, 0, 0, 0, 0, 1);
+	popt(&p, 1232, 0);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 1);
+	cr_assert_eq(q.edns_do, 0);
+}
+
+Test(error, formerr_keeps_opt_as_far_as_it_can_be_found)
+{
+	struct pkt p;
+	struct dns_query q;
+
+	/* a question name with a forward pointer: unreadable, but skippable */
+	phdr(&p, ID, 0, 1, 0, 0, 1);
+	p16(&p, 0xc0ff);
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	popt(&p, 1232, 0x8000);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.qend, 0);
+	cr_assert_eq(q.edns, 1);
+	cr_assert_eq(q.edns_do, 1);
+
+	/* an OPT whose options do not fill it: the client still sent one */
+	phdr(&p, ID, 0, 1, 0, 0, 1);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	p8(&p, 0);
+	p16(&p, DNS_TYPE_OPT);
+	p16(&p, 1232);
+	p32(&p, 0x8000);
+	p16(&p, 3);
+	p8(&p, 0);
+	p16(&p, 15);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_neq(q.qend, 0);
+	cr_assert_eq(q.edns, 1);
+
+	/* two OPTs: FORMERR, with the first */
+	phdr(&p, ID, 0, 1, 0, 0, 2);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	popt(&p, 1500, 0x8000);
+	popt(&p, 4096, 0);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 1);
+	cr_assert_eq(q.edns_size, 1500);
+	cr_assert_eq(q.edns_do, 1);
+
+	/* a bad label type before it: the walk stops, no OPT claimed */
+	phdr(&p, ID, 0, 1, 1, 0, 1);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	p8(&p, 0x40);
+	p16(&p, DNS_TYPE_A);
+	p16(&p, DNS_CLASS_IN);
+	p32(&p, 0);
+	p16(&p, 0);
+	popt(&p, 1232, 0x8000);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 0);
+
+	/* an OPT in the answer section is no client OPT */
+	phdr(&p, ID, 0, 1, 1, 0, 0);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	popt(&p, 1232, 0x8000);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 0);
+
+	/* counts far beyond the bytes: the walk ends at the end */
+	phdr(&p, ID, 0, 0xffff, 0xffff, 0xffff, 0xffff);
+	pquestion(&p, "example.com", DNS_TYPE_A);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -EBADMSG);
+	cr_assert_eq(q.edns, 0);
+}
+
+Test(error, notimp_keeps_opt)
+{
+	struct pkt p;
+	struct dns_query q;
+	uint8_t out[512];
+
+	phdr(&p, ID, OP(5), 1, 0, 0, 1);
+	pquestion(&p, "example.com", DNS_TYPE_SOA);
+	popt(&p, 1232, 0x8000);
+	cr_assert_eq(dns_parse_query(p.b, p.len, &q), -ENOTSUP);
+	cr_assert_eq(q.edns, 1);
+	cr_assert_eq(dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP, DNS_EDE_NONE), 23);
+	expect_header(out, ID, DNS_F_QR | OP(5) | DNS_F_RA | DNS_RCODE_NOTIMP, 0, 0, 0, 1);
+	expect_opt(out + 12, 0x8000);
+}
+
+/* ---------------------------------------------------------------- upstream: errors */
+
+Test(upstream, error_reply_without_question)
+{
+	static const struct {
+		uint16_t flags;
+		uint16_t id;
+		int want;
+	} rows[] = {
+		{ DNS_F_QR | DNS_RCODE_FORMERR, 99, DNS_ANSWER_ERROR },
+		{ DNS_F_QR | DNS_RCODE_SERVFAIL, 99, DNS_ANSWER_ERROR },
+		{ DNS_F_QR | DNS_RCODE_NOTIMP, 99, DNS_ANSWER_ERROR },
+		{ DNS_F_QR | DNS_F_RA | DNS_RCODE_REFUSED, 99, DNS_ANSWER_ERROR },
+		{ DNS_F_QR | DNS_RCODE_NOERROR, 99, DNS_ANSWER_NO },
+		{ DNS_F_QR | DNS_RCODE_NXDOMAIN, 99, DNS_ANSWER_NO },
+		{ DNS_F_QR | DNS_RCODE_REFUSED, 98, DNS_ANSWER_NO },	/* not our id */
+		{ DNS_RCODE_REFUSED, 99, DNS_ANSWER_NO },		/* QR clear */
+		{ DNS_F_QR | OP(4) | DNS_RCODE_REFUSED, 99, DNS_ANSWER_NO },
+	};
+	struct dns_question qq;
+	struct pkt p;
+	uint8_t a[512];
+	size_t n;
+
+	question(&qq, "example.com", DNS_TYPE_A);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		phdr(&p, rows[i].id, rows[i].flags, 0, 0, 0, 0);
+		cr_assert_eq(dns_answer_matches(p.b, p.len, 99, &qq), rows[i].want, "row %zu", i);
+	}
+	phdr(&p, 99, DNS_F_QR | DNS_RCODE_REFUSED, 0, 0, 0, 0);
+	cr_assert_eq(dns_answer_matches(p.b, 11, 99, &qq), DNS_ANSWER_NO, "short header");
+	n = answer_for(a, 99, "example.com", DNS_TYPE_A);
+	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_YES);
+	set16(a + 2, DNS_F_QR | DNS_RCODE_REFUSED);
+	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_YES,
+	    "a refusal that echoes the question is an answer");
+	set16(a + 4, 2);
+	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_NO, "qdcount 2");
+}
+
+/* ---------------------------------------------------------------- local negative answers */
+
+static const uint8_t zone168[] = { 3, '1', '6', '8', 3, '1', '9', '2', 7, 'i', 'n', '-', 'a',
+	'd', 'd', 'r', 4, 'a', 'r', 'p', 'a', 0 };
+
+Test(local, nxdomain_with_the_zones_soa)
+{
+	static const uint8_t rname[] = { 6, 'n', 'o', 'b', 'o', 'd', 'y', 7, 'i', 'n', 'v',
+		'a', 'l', 'i', 'd', 0 };
+	struct dns_query q;
+	struct dns_cursor c;
+	struct dns_template_info info;
+	struct trr r;
+	uint8_t out[512], name[DNS_NAME_MAX];
+	size_t n, qend;
+
+	make_query(&q, ID, DNS_F_RD | DNS_F_CD, "1.0.168.192.In-Addr.Arpa", DNS_TYPE_PTR, 0, 0);
+	qend = q.qend;
+	n = dns_build_local_nxdomain(out, sizeof(out), &q, zone168, sizeof(zone168));
+	cr_assert_gt(n, 0);
+	expect_header(out, ID, DNS_F_QR | DNS_F_RD | DNS_F_CD | DNS_F_RA | DNS_RCODE_NXDOMAIN,
+	    1, 0, 1, 0);
+	expect_question(out, q.q.name, q.q.namelen, DNS_TYPE_PTR);
+	dns_cursor_init(&c, out, n, qend);
+	read_trr(&c, &r);
+	cr_assert(dns_name_equal(r.owner, (size_t)r.ownerlen, zone168, sizeof(zone168)));
+	cr_assert_eq(r.type, DNS_TYPE_SOA);
+	cr_assert_eq(r.rclass, DNS_CLASS_IN);
+	cr_assert_eq(r.ttl, 10800);
+	cr_assert_eq(c.pos, n);
+	dns_cursor_init(&c, out, n, r.rdata);
+	cr_assert_eq(dns_read_name(&c, name), (int)sizeof(zone168));
+	cr_assert(dns_name_equal(name, sizeof(zone168), zone168, sizeof(zone168)), "MNAME");
+	cr_assert_eq(dns_read_name(&c, name), (int)sizeof(rname));
+	cr_assert_arr_eq(name, rname, sizeof(rname));
+	cr_assert_eq(dns_get32(&c), 1);
+	cr_assert_eq(dns_get32(&c), 3600);
+	cr_assert_eq(dns_get32(&c), 1200);
+	cr_assert_eq(dns_get32(&c), 604800);
+	cr_assert_eq(dns_get32(&c), 10800);
+	cr_assert_eq(c.pos, n);
+
+	/* a client caches it as any negative answer */
+	cr_assert_eq(dns_make_template(out, n, &info), (int)n);
+	cr_assert_eq(info.negative, 1);
+	cr_assert_eq(info.cacheable, 1);
+	cr_assert_eq(info.ttl, 10800);
+
+	/* the zone's apex itself */
+	make_query(&q, ID, 0, "168.192.in-addr.arpa", DNS_TYPE_SOA, 0, 0);
+	cr_assert_gt(dns_build_local_nxdomain(out, sizeof(out), &q, zone168, sizeof(zone168)), 0);
+}
+
+Test(local, nxdomain_ede_for_edns_clients)
+{
+	static const char text[] = "private reverse zone (RFC 6303)";
+	struct dns_query q;
+	uint8_t out[512];
+	size_t n, plain;
+
+	make_query(&q, ID, 0, "1.0.168.192.in-addr.arpa", DNS_TYPE_PTR, 0, 0);
+	plain = dns_build_local_nxdomain(out, sizeof(out), &q, zone168, sizeof(zone168));
+	make_query(&q, ID, 0, "1.0.168.192.in-addr.arpa", DNS_TYPE_PTR, 1, 0x8000);
+	n = dns_build_local_nxdomain(out, sizeof(out), &q, zone168, sizeof(zone168));
+	cr_assert_eq(n, plain + 11 + 6 + strlen(text));
+	cr_assert_eq(g16(out + 10), 1);
+	cr_assert_eq(g32(out + plain + 5), 0x8000, "DO echoed");
+	cr_assert_eq(g16(out + plain + 11), 15);
+	cr_assert_eq(g16(out + plain + 15), 0, "INFO-CODE Other");
+	cr_assert(memcmp(out + plain + 17, text, strlen(text)) == 0);
+	cr_assert_eq(dns_build_local_nxdomain(out, n - 1, &q, zone168, sizeof(zone168)), 0);
+}
+
+Test(local, nxdomain_refuses_other_zones)
+{
+	const uint8_t odd[] = { 2, '6', '8', 3, '1', '9', '2', 7, 'i', 'n', '-', 'a', 'd', 'd',
+		'r', 4, 'a', 'r', 'p', 'a', 0 };
+	struct dns_query q;
+	uint8_t out[512];
+
+	make_query(&q, ID, 0, "1.0.168.192.in-addr.arpa", DNS_TYPE_PTR, 0, 0);
+	cr_assert_eq(dns_build_local_nxdomain(out, sizeof(out), &q, odd, sizeof(odd)), 0,
+	    "a suffix, but not at a label");
+	make_query(&q, ID, 0, "1.0.10.in-addr.arpa", DNS_TYPE_PTR, 0, 0);
+	cr_assert_eq(dns_build_local_nxdomain(out, sizeof(out), &q, zone168, sizeof(zone168)), 0);
+	cr_assert_eq(dns_build_local_nxdomain(out, sizeof(out), &q, zone168, 3), 0, "not a name");
+}
+
+/*
+ * Names sharing labels in other places, and differing only in case: the
+ * compressor must match whole suffixes, byte for byte.
+ */
+Test(strip, similar_names_not_confused)
+{
+	static const char *const targets[] = {
+		"a.b.example.com", "a.example.com", "b.a.example.com", "b.example.com",
+		"B.A.example.com", "b.a.EXAMPLE.com", "a.b.example.com.b.example.com",
+	};
+	const size_t n = sizeof(targets) / sizeof(targets[0]);
+	const uint16_t want[3] = { (uint16_t)n, 0, 0 };
+	struct pkt t;
+	struct dns_template_info info;
+
+	reply(&t, 0, (uint16_t)(n + 1), 0, 0, DNS_TYPE_NS);
+	for (size_t i = 0; i < n; i++)
+		pnamerr(&t, NULL, DNS_TYPE_NS, 300, targets[i]);
+	pptr(&t, 12);
+	prrsig(&t, DNS_TYPE_NS, 300);
+	make_tmpl(&t, &info, (int)t.len);
+	cr_assert_lt(check_strip(&t, 0, want), t.len - 32, "and it compresses");
 }

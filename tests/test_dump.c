@@ -155,6 +155,17 @@ mstr(struct msg *m, const void *s, size_t n)
 	mbytes(m, s, n);
 }
 
+/* The old flat form of an insert: one template, no plain twin, no EDE. */
+static int
+ins(struct cache *c, const struct cache_key *k, const uint8_t *tmpl, size_t tlen,
+    const uint16_t *ttl_off, size_t nttl, int rcode, int neg, uint32_t ttl, uint64_t now)
+{
+	struct cache_answer a = { .full = { tmpl, tlen, ttl_off, nttl }, .rcode = rcode,
+		.negative = neg };
+
+	return cache_insert(c, k, &a, ttl, now);
+}
+
 /* The message's template goes into c under its question, live for ttl (0: the template's own). */
 static void
 cache_msg(struct cache *c, struct msg *m, uint32_t ttl, uint64_t now)
@@ -178,7 +189,7 @@ cache_msg(struct cache *c, struct msg *m, uint32_t ttl, uint64_t now)
 	cr_assert(n > 0 && !cur.err);
 	q.namelen = (uint8_t)n;
 	cache_key_from_question(&k, &q);
-	cr_assert_eq(cache_insert(c, &k, m->b, (size_t)tlen, info.ttl_off, info.nttl,
+	cr_assert_eq(ins(c, &k, m->b, (size_t)tlen, info.ttl_off, info.nttl,
 	    info.rcode, info.negative, ttl ? ttl : info.ttl, now), 0);
 }
 
@@ -641,7 +652,7 @@ assert_same(const struct cache_entry *e, const struct dump_entry *pe, uint64_t n
 	cr_assert_eq(pe->key.qtype, e->qtype);
 	cr_assert_eq(pe->key.qclass, e->qclass);
 	cr_assert_eq(pe->rcode, e->rcode);
-	cr_assert_eq(pe->negative, e->negative);
+	cr_assert_eq(pe->negative, (e->flags & CACHE_F_NEGATIVE) != 0);
 	cr_assert_eq(pe->ttl, e->expires - now, "ttl %u, want %llu", pe->ttl,
 	    (unsigned long long)(e->expires - now));
 
@@ -694,7 +705,7 @@ insert_entry(const struct dump_entry *pe, void *arg)
 {
 	struct check *ck = arg;
 
-	cr_assert_eq(cache_insert(ck->orig, &pe->key, pe->tmpl, pe->tlen, pe->info.ttl_off,
+	cr_assert_eq(ins(ck->orig, &pe->key, pe->tmpl, pe->tlen, pe->info.ttl_off,
 	    pe->info.nttl, pe->rcode, pe->negative, pe->ttl, ck->now), 0);
 	ck->seen++;
 }
@@ -922,7 +933,7 @@ Test(format, bad_templates)
 	cache_key_from_question(&k, &q);
 
 	/* the record cut short */
-	cr_assert_eq(cache_insert(c, &k, m.b, (size_t)tlen - 2, NULL, 0, 0, 0, 60, STORED), 0);
+	cr_assert_eq(ins(c, &k, m.b, (size_t)tlen - 2, NULL, 0, 0, 0, 60, STORED), 0);
 	cr_assert_eq(dump_format_entry(entry_named(c, "cut.test.", STORED), STORED, buf,
 	    sizeof(buf)), -EBADMSG);
 	/* even when the buffer is too small as well */
@@ -931,17 +942,17 @@ Test(format, bad_templates)
 	/* whole, but filed under another name */
 	q.namelen = (uint8_t)dns_name_from_text("other.test.", q.name);
 	cache_key_from_question(&other, &q);
-	cr_assert_eq(cache_insert(c, &other, m.b, (size_t)tlen, info.ttl_off, info.nttl, 0,
+	cr_assert_eq(ins(c, &other, m.b, (size_t)tlen, info.ttl_off, info.nttl, 0,
 	    0, 60, STORED), 0);
 	cr_assert_eq(dump_format_entry(entry_named(c, "other.test.", STORED), STORED, buf,
 	    sizeof(buf)), -EBADMSG);
 	/* a few bytes that are no message */
-	cr_assert_eq(cache_insert(c, &k, (const uint8_t *)"\x12\x34\x81", 3, NULL, 0, 0, 0,
+	cr_assert_eq(ins(c, &k, (const uint8_t *)"\x12\x34\x81", 3, NULL, 0, 0, 0,
 	    60, STORED), 0);
 	cr_assert_eq(dump_format_entry(entry_named(c, "cut.test.", STORED), STORED, buf,
 	    sizeof(buf)), -EBADMSG);
 	/* and the good one dumps */
-	cr_assert_eq(cache_insert(c, &k, m.b, (size_t)tlen, info.ttl_off, info.nttl, 0, 0, 60,
+	cr_assert_eq(ins(c, &k, m.b, (size_t)tlen, info.ttl_off, info.nttl, 0, 0, 60,
 	    STORED), 0);
 	cr_assert_gt(dump_format_entry(entry_named(c, "cut.test.", STORED), STORED, buf,
 	    sizeof(buf)), 0);
@@ -1596,4 +1607,228 @@ Test(roundtrip, ten_thousand_random)
 	free(text);
 	cache_free(fresh);
 	cache_free(c);
+}
+
+/* ---------------------------------------------------------------- DNSSEC and CD entries */
+
+/* An RRSIG's rdata (owner and mrr already written); returns where its signer name starts. */
+static size_t
+mrrsig(struct msg *m, uint16_t covered)
+{
+	static const uint8_t sig[6] = { 0xc0, 0x0c, 0x01, 0x02, 0x03, 0x04 };
+	size_t signer;
+
+	m16(m, covered);
+	m8(m, 8);
+	m8(m, 3);
+	m32(m, 300);
+	m32(m, 1800000000);
+	m32(m, 1700000000);
+	m16(m, 4242);
+	signer = m->len;
+	mname(m, "example.test.", 0);
+	mbytes(m, sig, sizeof(sig));
+	mend(m);
+	return signer;
+}
+
+/*
+ * www.example.test. A, signed, AD set; NS named through a pointer into
+ * the RRSIG's signer name, with its own RRSIG; glue.  Cached with its
+ * plain twin, as the resolver does.
+ */
+static void
+cache_signed(struct cache *c, const struct cache_key *k, uint64_t now)
+{
+	static struct msg m;
+	static struct dns_template_info info, pi;
+	static uint8_t plain[DNS_MSG_MAX];
+	struct cache_answer a;
+	size_t signer, ns1;
+	int tlen, plen;
+
+	mbegin(&m, REPLY | DNS_F_AD, "www.example.test.", DNS_TYPE_A, IN);
+	mname(&m, "", 12);
+	mrr(&m, SEC_AN, DNS_TYPE_A, IN, 300);
+	maddr(&m, AF_INET, "192.0.2.1");
+	mend(&m);
+	mname(&m, "", 12);
+	mrr(&m, SEC_AN, DNS_TYPE_RRSIG, IN, 300);
+	signer = mrrsig(&m, DNS_TYPE_A);
+	mname(&m, "", signer);
+	mrr(&m, SEC_NS, DNS_TYPE_NS, IN, 3600);
+	ns1 = m.len;
+	mname(&m, "ns1", signer);
+	mend(&m);
+	mname(&m, "", signer);
+	mrr(&m, SEC_NS, DNS_TYPE_RRSIG, IN, 3600);
+	mrrsig(&m, DNS_TYPE_NS);
+	mname(&m, "", ns1);
+	mrr(&m, SEC_AR, DNS_TYPE_A, IN, 3600);
+	maddr(&m, AF_INET, "192.0.2.53");
+	mend(&m);
+	set16(m.b + 6, m.count[SEC_AN]);
+	set16(m.b + 8, m.count[SEC_NS]);
+	set16(m.b + 10, m.count[SEC_AR]);
+	tlen = dns_make_template(m.b, m.len, &info);
+	cr_assert_gt(tlen, 0);
+	cr_assert_eq(info.dnssec, 1);
+	plen = dns_strip_dnssec(m.b, (size_t)tlen, plain, sizeof(plain), &pi);
+	cr_assert_gt(plen, 0);
+	a = (struct cache_answer){ .full = { m.b, (size_t)tlen, info.ttl_off, info.nttl },
+		.plain = { plain, (size_t)plen, pi.ttl_off, pi.nttl }, .rcode = info.rcode };
+	cr_assert_eq(cache_insert(c, k, &a, 300, now), 0);
+}
+
+/* A client query, parsed; with edns an OPT, DO as asked. */
+static void
+client_query(struct dns_query *q, const char *name, uint16_t flags, int edns, int dnssec_ok)
+{
+	static struct msg m;
+
+	mbegin(&m, flags, name, DNS_TYPE_A, IN);
+	if (edns) {
+		mname(&m, "", 0);
+		mrr(&m, SEC_AR, DNS_TYPE_OPT, 1232, dnssec_ok ? 0x8000 : 0);
+		mend(&m);
+		set16(m.b + 10, 1);
+	}
+	cr_assert_eq(dns_parse_query(m.b, m.len, q), 0);
+}
+
+static size_t
+render_entry(const struct cache_entry *e, const struct dns_query *q, uint64_t now,
+    uint8_t *out, size_t cap)
+{
+	struct dns_render_opts o = { .elapsed = (uint32_t)(now - e->stored), .max_size = cap };
+	struct dns_tmpl t;
+	size_t n;
+
+	cache_entry_tmpl(e, q->edns_do, &t);
+	n = dns_render(out, cap, &t, q, &o);
+	cr_assert_gt(n, 0);
+	return n;
+}
+
+static struct dump_load loaded;
+
+static void
+load_entry(const struct dump_entry *pe, void *arg)
+{
+	struct check *ck = arg;
+
+	cr_assert_eq(dump_load_answer(parsed.tmpl, pe->tlen, pe->negative, &loaded), 0);
+	cr_assert_eq(cache_insert(ck->orig, &loaded.key, &loaded.answer, pe->ttl, ck->now), 0);
+	ck->seen++;
+}
+
+/* The same records (names spelled out) and the same flags. */
+static void
+assert_same_reply(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	decode(a, alen, &va);
+	decode(b, blen, &vb);
+	cr_assert_eq(va.flags, vb.flags, "flags %#x, %#x", va.flags, vb.flags);
+	for (int s = 0; s < 3; s++)
+		cr_assert_eq(va.count[s], vb.count[s], "section %d", s);
+	for (size_t i = 0; i < va.nrec; i++) {
+		cr_assert_eq(va.rec[i].ownerlen, vb.rec[i].ownerlen, "record %zu", i);
+		cr_assert(memcmp(va.rec[i].owner, vb.rec[i].owner, va.rec[i].ownerlen) == 0);
+		cr_assert_eq(va.rec[i].type, vb.rec[i].type);
+		cr_assert_eq(va.rec[i].ttl, vb.rec[i].ttl);
+		cr_assert_eq(va.rec[i].rdlen, vb.rec[i].rdlen, "record %zu rdata", i);
+		cr_assert(memcmp(va.rec[i].rdata, vb.rec[i].rdata, va.rec[i].rdlen) == 0);
+	}
+}
+
+/* Dumped and loaded, a signed entry answers DO and non-DO clients as before. */
+Test(roundtrip, signed_entry_same_answers)
+{
+	static uint8_t before[4096], after[4096];
+	struct cache *c = cache_new(8), *fresh = cache_new(8);
+	struct check ck = { fresh, STORED + 10, 0 };
+	struct cache_key k;
+	struct dns_query q;
+	const struct cache_entry *e, *f;
+	size_t len, n1, n2;
+	char *text;
+
+	cr_assert(c != NULL && fresh != NULL);
+	client_query(&q, "www.example.test.", DNS_F_RD, 0, 0);
+	cache_key_from_question(&k, &q.q);
+	cache_signed(c, &k, STORED);
+	text = dump_cache(c, STORED + 10, &len);
+	assert_line(text, ";entry www.example.test. IN A NOERROR ttl=290 ad");
+	cr_assert_not_null(strstr(text, "\tRRSIG\t\\# "), "%s", text);
+	dump_parser_init(&parser);
+	cr_assert_eq(feed_all(&parser, text, len, load_entry, &ck), 1);
+	cr_assert_eq(parser.malformed, 0);
+	cr_assert(loaded.info.dnssec && loaded.answer.plain.data != NULL, "a twin again");
+
+	for (int i = 0; i < 4; i++) {
+		client_query(&q, "www.example.test.", i & 1 ? DNS_F_AD : DNS_F_RD, i >= 2, i >= 2);
+		e = cache_lookup(c, &k, STORED + 10);
+		f = cache_lookup(fresh, &k, STORED + 10);
+		cr_assert(e != NULL && f != NULL);
+		n1 = render_entry(e, &q, STORED + 10, before, sizeof(before));
+		n2 = render_entry(f, &q, STORED + 10, after, sizeof(after));
+		assert_same_reply(before, n1, after, n2);
+		cr_assert_eq(vb.count[SEC_AN], i >= 2 ? 2 : 1, "client %d: RRSIG iff DO", i);
+		cr_assert_eq((vb.flags & DNS_F_AD) != 0, i != 0, "client %d: AD", i);
+	}
+	free(text);
+	cache_free(fresh);
+	cache_free(c);
+}
+
+/* A CD=1 entry is dumped with its marker and comes back under a CD key only. */
+Test(roundtrip, cd_entry_keeps_its_key)
+{
+	struct cache *c = cache_new(8), *fresh = cache_new(8);
+	struct check ck = { fresh, STORED + 10, 0 };
+	struct cache_key k, plain;
+	struct dns_query q;
+	size_t len;
+	char *text;
+
+	cr_assert(c != NULL && fresh != NULL);
+	client_query(&q, "www.example.test.", DNS_F_RD | DNS_F_CD, 1, 1);
+	cache_key_from_question(&k, &q.q);
+	plain = k;
+	k.cd = 1;
+	cache_signed(c, &k, STORED);
+	text = dump_cache(c, STORED + 10, &len);
+	assert_line(text, ";entry www.example.test. IN A NOERROR ttl=290 ad cd");
+	dump_parser_init(&parser);
+	cr_assert_eq(feed_all(&parser, text, len, load_entry, &ck), 1);
+	cr_assert_eq(loaded.key.cd, 1);
+	cr_assert_null(cache_lookup(fresh, &plain, STORED + 10), "never served to CD=0");
+	cr_assert_not_null(cache_lookup(fresh, &k, STORED + 10));
+	free(text);
+	cache_free(fresh);
+	cache_free(c);
+}
+
+/* The flags each at most once, in any order; an unknown one drops the entry. */
+Test(parse, entry_flags)
+{
+	static const char good[] = ";entry a.test. IN A NOERROR ttl=5 cd negative ad";
+	static const char twice[] = ";entry a.test. IN A NOERROR ttl=5 ad ad";
+	static const char unknown[] = ";entry a.test. IN A NOERROR ttl=5 do";
+
+	dump_parser_init(&parser);
+	cr_assert_eq(dump_parser_line(&parser, good, strlen(good), &parsed), 0);
+	cr_assert_eq(dump_parser_finish(&parser, &parsed), 1);
+	cr_assert_eq(parsed.key.cd, 1);
+	cr_assert_eq(parsed.negative, 1);
+	cr_assert_eq((parsed.tmpl[2] << 8 | parsed.tmpl[3]) & (DNS_F_AD | DNS_F_CD),
+	    DNS_F_AD | DNS_F_CD);
+	dump_parser_init(&parser);
+	dump_parser_line(&parser, twice, strlen(twice), &parsed);
+	cr_assert_eq(dump_parser_finish(&parser, &parsed), 0);
+	cr_assert_eq(parser.malformed, 1);
+	dump_parser_init(&parser);
+	dump_parser_line(&parser, unknown, strlen(unknown), &parsed);
+	cr_assert_eq(dump_parser_finish(&parser, &parsed), 0);
+	cr_assert_eq(parser.malformed, 1);
 }

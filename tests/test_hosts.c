@@ -10,11 +10,14 @@
 #include <criterion/parameterized.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "roles/server/zones.h"
 #include "tests/helpers.h"
 
 #ifdef FDTOOL_ASAN
@@ -531,6 +534,95 @@ Test(hosts, resolv_conf_missing)
 
 	snprintf(path, sizeof(path), "%s/absent", dir);
 	cr_expect_eq(resolvconf_nameservers(path, ep, 2), -ENOENT);
+}
+
+/* The upstream form: every usable line, scoped IPv6 included, and a count of the rest. */
+Test(hosts, resolv_conf_upstreams)
+{
+	static const char text[] =
+	    "# generated\n"
+	    "search example.org\n"
+	    "nameserver 192.0.2.1\n"
+	    "  nameserver\t2001:db8::53\n"
+	    "nameserver fe80::1%lo\n"			/* used: scoped */
+	    "nameserver fe80::2\n"			/* skipped: no scope */
+	    "nameserver fe80::3%nosuchif0\n"		/* skipped: no such interface */
+	    "nameserver\n"				/* skipped: no address */
+	    "nameserver   # nothing\n"		/* skipped */
+	    "nameserver not-an-address\n"		/* skipped */
+	    "nameserver 192.0.2.5:5353\n"		/* skipped: not resolv.conf syntax */
+	    "nameserver [2001:db8::5]\n"		/* skipped: nor this */
+	    "nameserver [2001:db8::6]:53\n"		/* skipped */
+	    "nameserver2 192.0.2.77\n"			/* not a nameserver line */
+	    "#nameserver 192.0.2.99\n"
+	    "options ndots:2 edns0\n"
+	    "nameserver 192.0.2.2 # trailing comment\n"
+	    "nameserver ::ffff:192.0.2.3;x\n"		/* used, as IPv4 */
+	    "nameserver 192.0.2.4";			/* no final newline */
+	static const char *const want[] = {
+		"192.0.2.1:53", "[2001:db8::53]:53", "[fe80::1%lo]:53", "192.0.2.2:53",
+		"192.0.2.3:53", "192.0.2.4:53",
+	};
+	const char *path = put_text("resolv.conf", text);
+	struct sockaddr_storage ss[8];
+	socklen_t len[8];
+	char buf[SERVER_ADDR_STRLEN];
+	size_t skipped = 999;
+	int r;
+
+	memset(ss, 0xa5, sizeof(ss));
+	r = resolvconf_upstreams(path, ss, len, 8, &skipped);
+	cr_assert_eq(r, 6, "%d upstreams", r);
+	cr_expect_eq(skipped, 8, "%zu skipped", skipped);
+	for (int i = 0; i < r; i++) {
+		cr_expect_str_eq(server_addr_format((struct sockaddr *)&ss[i], buf, sizeof(buf)),
+		    want[i], "%d: %s", i, buf);
+		cr_expect_eq(len[i], ss[i].ss_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), "%d: length", i);
+	}
+	cr_expect_eq(((struct sockaddr_in6 *)&ss[2])->sin6_scope_id, if_nametoindex("lo"));
+	cr_expect_eq(((uint8_t *)&ss[6])[0], 0xa5, "nothing written past the count");
+
+	/* past max: not written, counted */
+	memset(ss, 0xa5, sizeof(ss));
+	r = resolvconf_upstreams(path, ss, len, 2, &skipped);
+	cr_expect_eq(r, 2);
+	cr_expect_eq(skipped, 12, "8 bad lines and 4 past max: %zu", skipped);
+	cr_expect_eq(((uint8_t *)&ss[2])[0], 0xa5, "nothing written past max");
+	cr_expect_eq(resolvconf_upstreams(path, NULL, NULL, 0, NULL), 0, "max 0, no counter");
+
+	skipped = 999;
+	cr_expect_eq(resolvconf_upstreams(put_text("empty", ""), ss, len, 8, &skipped), 0);
+	cr_expect_eq(skipped, 0);
+}
+
+Test(hosts, resolv_conf_upstreams_errors)
+{
+	char path[128];
+	struct sockaddr_storage ss[2];
+	socklen_t len[2];
+	size_t skipped = 999;
+
+	snprintf(path, sizeof(path), "%s/absent", dir);
+	cr_expect_eq(resolvconf_upstreams(path, ss, len, 2, &skipped), -ENOENT);
+	cr_expect_eq(skipped, 999, "untouched on error");
+	cr_expect_eq(resolvconf_upstreams(dir, ss, len, 2, &skipped), -EISDIR);
+}
+
+/* A NUL in the file ends nothing: the line is skipped like any bad one. */
+Test(hosts, resolv_conf_upstreams_nul)
+{
+	static const char text[] = "nameserver 192.0.2.1\0x\nnameserver 192.0.2.2\n";
+	const char *path = put_file("resolv.conf", text, sizeof(text) - 1);
+	struct sockaddr_storage ss[4];
+	socklen_t len[4];
+	size_t skipped = 999;
+	char buf[SERVER_ADDR_STRLEN];
+
+	cr_assert_eq(resolvconf_upstreams(path, ss, len, 4, &skipped), 1);
+	cr_expect_eq(skipped, 1);
+	cr_expect_str_eq(server_addr_format((struct sockaddr *)&ss[0], buf, sizeof(buf)),
+	    "192.0.2.2:53");
 }
 
 /* Line i of the generated file: IPv4 for even i, IPv6 for odd. */

@@ -118,7 +118,11 @@ teardown(void)
 {
 	resolver_free(res);
 	cache_free(cache);
-	close(epfd);
+	if (epfd > 0)
+		close(epfd);
+	res = NULL;
+	cache = NULL;
+	epfd = -1;
 	for (int i = 0; i < MAXFAKE; i++)
 		if (fakes[i].fd > 0)
 			close(fakes[i].fd);
@@ -139,8 +143,8 @@ query(uint8_t *out, const char *name, uint16_t qtype, uint16_t qclass, uint16_t 
 	out[len++] = (uint8_t)id;
 	out[len++] = (uint8_t)((DNS_F_RD | flags) >> 8);
 	out[len++] = (uint8_t)(DNS_F_RD | flags);
-	memcpy(out + len, "\0\1\0\0\0\0\0", 7);
-	out[len + 6] = (uint8_t)(edns ? 1 : 0);
+	memcpy(out + len, "\0\1\0\0\0\0\0\0", 8);
+	out[len + 7] = (uint8_t)(edns ? 1 : 0);
 	len += 8;
 	memcpy(out + len, wire, (size_t)n);
 	len += (size_t)n;

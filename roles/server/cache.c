@@ -5,6 +5,7 @@
  * are chosen by SipHash-1-3 under a random key so clients cannot aim.
  */
 #include "roles/server/cache.h"
+#include "roles/server/siphash.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -43,73 +44,22 @@ struct cache {
 	struct cache_entry *free;
 	struct cache_entry lru;
 	uint64_t seed[2];
+	uint32_t max_stale;		/* serve-stale window, seconds; 0 none */
 	struct cache_stats stats;
 };
-
-static uint64_t
-get64le(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do {							\
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
-} while (0)
-
-/*
- * SipHash-1-3, not FNV: a seeded FNV or Murmur still has collisions an
- * attacker can build without knowing the seed (Aumasson and Bernstein,
- * "hash-flooding DoS reloaded"); SipHash was made against exactly that
- * and costs a few dozen cycles for a DNS name.
- */
-static uint64_t
-siphash13(const uint64_t k[2], const uint8_t *p, size_t len)
-{
-	uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k[0];
-	uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k[1];
-	uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ k[0];
-	uint64_t v3 = UINT64_C(0x7465646279746573) ^ k[1];
-	uint64_t m, last = (uint64_t)len << 56;
-	size_t i;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		m = get64le(p);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (i = 0; i < len; i++)
-		last |= (uint64_t)p[i] << (8 * i);
-	v3 ^= last;
-	SIPROUND;
-	v0 ^= last;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static uint32_t
 key_hash(const struct cache *c, const struct cache_key *k)
 {
-	uint8_t buf[4 + DNS_NAME_MAX];
+	uint8_t buf[5 + DNS_NAME_MAX];
 
 	buf[0] = (uint8_t)(k->qtype >> 8);
 	buf[1] = (uint8_t)k->qtype;
 	buf[2] = (uint8_t)(k->qclass >> 8);
 	buf[3] = (uint8_t)k->qclass;
-	memcpy(buf + 4, k->name, k->namelen);
-	return (uint32_t)siphash13(c->seed, buf, 4 + (size_t)k->namelen);
+	buf[4] = k->cd != 0;
+	memcpy(buf + 5, k->name, k->namelen);
+	return (uint32_t)siphash13(c->seed, buf, 5 + (size_t)k->namelen);
 }
 
 /*
@@ -122,35 +72,51 @@ fold(uint8_t b)
 	return b >= 'A' && b <= 'Z' ? (uint8_t)(b + ('a' - 'A')) : b;
 }
 
-/* The offsets are uint16_t, so they start on an even byte after the template. */
+/* uint16_t TTL offsets start on the even byte at or after pos. */
 static size_t
-ttl_offset_pos(size_t tlen)
+even(size_t pos)
 {
-	return (tlen + 1) & ~(size_t)1;
-}
-
-static size_t
-name_pos(size_t tlen, size_t nttl)
-{
-	return ttl_offset_pos(tlen) + nttl * sizeof(uint16_t);
-}
-
-const uint8_t *
-cache_entry_template(const struct cache_entry *e)
-{
-	return e->data;
-}
-
-const uint16_t *
-cache_entry_ttl_offsets(const struct cache_entry *e)
-{
-	return (const uint16_t *)(const void *)(e->data + ttl_offset_pos(e->tlen));
+	return (pos + 1) & ~(size_t)1;
 }
 
 const uint8_t *
 cache_entry_name(const struct cache_entry *e)
 {
-	return e->data + name_pos(e->tlen, e->nttl);
+	return e->data;
+}
+
+const uint8_t *
+cache_entry_template(const struct cache_entry *e)
+{
+	return e->data + e->namelen;
+}
+
+const uint16_t *
+cache_entry_ttl_offsets(const struct cache_entry *e)
+{
+	return (const uint16_t *)(const void *)(e->data + even((size_t)e->namelen + e->tlen));
+}
+
+/* The plain twin sits behind the full template's offsets: ptlen, pnttl, bytes, offsets. */
+void
+cache_entry_tmpl(const struct cache_entry *e, int dnssec_ok, struct dns_tmpl *t)
+{
+	const uint16_t *off = cache_entry_ttl_offsets(e);
+	const uint8_t *p;
+
+	if (dnssec_ok || !(e->flags & CACHE_F_PLAIN)) {
+		t->data = cache_entry_template(e);
+		t->len = e->tlen;
+		t->ttl_off = off;
+		t->nttl = e->nttl;
+		return;
+	}
+	off += e->nttl;
+	t->len = off[0];
+	t->nttl = off[1];
+	t->data = p = (const uint8_t *)(off + 2);
+	p = e->data + even((size_t)(p - e->data) + t->len);
+	t->ttl_off = (const uint16_t *)(const void *)p;
 }
 
 struct cache *
@@ -219,6 +185,13 @@ cache_key_from_question(struct cache_key *k, const struct dns_question *q)
 	k->namelen = q->namelen;
 	k->qtype = q->qtype;
 	k->qclass = q->qclass;
+	k->cd = 0;
+}
+
+void
+cache_set_stale(struct cache *c, uint32_t max_stale)
+{
+	c->max_stale = max_stale;
 }
 
 static void
@@ -268,9 +241,20 @@ find(const struct cache *c, const struct cache_key *k, uint32_t hash)
 	for (e = c->buckets[hash & c->mask]; e != NULL; e = e->hnext)
 		if (e->hash == hash && e->qtype == k->qtype &&
 		    e->qclass == k->qclass && e->namelen == k->namelen &&
+		    (e->flags & CACHE_F_CD) == (k->cd ? CACHE_F_CD : 0) &&
 		    memcmp(cache_entry_name(e), k->name, k->namelen) == 0)
 			return e;
 	return NULL;
+}
+
+/*
+ * The stale window of an expired entry is [expires, expires + max_stale):
+ * inside it the entry is kept for cache_lookup_stale().
+ */
+static int
+stale_ok(const struct cache *c, const struct cache_entry *e, uint64_t now)
+{
+	return c->max_stale > 0 && now - e->expires < c->max_stale;
 }
 
 const struct cache_entry *
@@ -284,8 +268,10 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now)
 		return NULL;
 	}
 	if (now >= e->expires) {
-		entry_drop(c, e);
-		c->stats.expired++;
+		if (!stale_ok(c, e, now)) {
+			entry_drop(c, e);
+			c->stats.expired++;
+		}
 		c->stats.misses++;
 		return NULL;
 	}
@@ -295,16 +281,51 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now)
 	return e;
 }
 
+const struct cache_entry *
+cache_lookup_stale(struct cache *c, const struct cache_key *k, uint64_t now)
+{
+	struct cache_entry *e;
+
+	if (c->stats.entries == 0 || (e = find(c, k, key_hash(c, k))) == NULL)
+		return NULL;
+	if (now < e->expires) {
+		lru_unlink(e);
+		lru_push(c, e);
+		c->stats.hits++;
+		return e;
+	}
+	if (stale_ok(c, e, now))
+		return e;
+	entry_drop(c, e);
+	c->stats.expired++;
+	return NULL;
+}
+
 /* Every offset must leave room for the 32-bit TTL a reply will rewrite there. */
 static int
-offsets_valid(const uint16_t *ttl_off, size_t nttl, size_t tlen)
+tmpl_valid(const struct dns_tmpl *t)
 {
-	size_t i;
-
-	for (i = 0; i < nttl; i++)
-		if (tlen < 4 || ttl_off[i] > tlen - 4)
+	if (t->len > UINT16_MAX || t->nttl > UINT16_MAX || (t->len > 0 && t->data == NULL) ||
+	    (t->nttl > 0 && t->ttl_off == NULL))
+		return 0;
+	for (size_t i = 0; i < t->nttl; i++)
+		if (t->len < 4 || t->ttl_off[i] > t->len - 4)
 			return 0;
 	return 1;
+}
+
+/* Bytes behind a cursor at pos in data: t's bytes, then its offsets, even-aligned. */
+static size_t
+put_tmpl(uint8_t *data, size_t pos, const struct dns_tmpl *t)
+{
+	if (t->len > 0)
+		memcpy(data + pos, t->data, t->len);
+	pos += t->len;
+	if (pos & 1)
+		data[pos++] = 0;
+	if (t->nttl > 0)
+		memcpy(data + pos, t->ttl_off, t->nttl * sizeof(uint16_t));
+	return pos + t->nttl * sizeof(uint16_t);
 }
 
 /*
@@ -314,29 +335,37 @@ offsets_valid(const uint16_t *ttl_off, size_t nttl, size_t tlen)
  * so evictions measure live answers lost to a too-small cache.
  */
 int
-cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
-    size_t tlen, const uint16_t *ttl_off, size_t nttl, int rcode, int negative,
+cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answer *a,
     uint32_t ttl, uint64_t now)
 {
 	struct cache_entry *e;
 	uint8_t *data;
 	uint32_t hash;
+	int plain;
+	size_t size, pos;
 
 	if (ttl == 0 || c->capacity == 0)
 		return 0;
-	if (k->namelen == 0 || tlen > UINT16_MAX || nttl > UINT16_MAX ||
-	    rcode < 0 || rcode > UINT8_MAX || (tlen > 0 && tmpl == NULL) ||
-	    (nttl > 0 && ttl_off == NULL) || !offsets_valid(ttl_off, nttl, tlen))
+	if (a == NULL || k->namelen == 0 || a->rcode < 0 || a->rcode > UINT8_MAX ||
+	    (unsigned)a->ede >= DNS_EDE_COUNT || !tmpl_valid(&a->full))
 		return -EINVAL;
-	if ((data = malloc(name_pos(tlen, nttl) + k->namelen)) == NULL)
+	plain = a->plain.data != NULL;
+	if (plain && !tmpl_valid(&a->plain))
+		return -EINVAL;
+	size = even((size_t)k->namelen + a->full.len) + a->full.nttl * sizeof(uint16_t);
+	if (plain)
+		size += 2 * sizeof(uint16_t) + even(a->plain.len) +
+		    a->plain.nttl * sizeof(uint16_t);
+	if ((data = malloc(size)) == NULL)
 		return -ENOMEM;
-	if (tlen > 0)
-		memcpy(data, tmpl, tlen);
-	if (tlen & 1)
-		data[tlen] = 0;
-	if (nttl > 0)
-		memcpy(data + ttl_offset_pos(tlen), ttl_off, nttl * sizeof(*ttl_off));
-	memcpy(data + name_pos(tlen, nttl), k->name, k->namelen);
+	memcpy(data, k->name, k->namelen);
+	pos = put_tmpl(data, k->namelen, &a->full);
+	if (plain) {
+		uint16_t lens[2] = { (uint16_t)a->plain.len, (uint16_t)a->plain.nttl };
+
+		memcpy(data + pos, lens, sizeof(lens));
+		put_tmpl(data, pos + sizeof(lens), &a->plain);
+	}
 
 	hash = key_hash(c, k);
 	if ((e = find(c, k, hash)) != NULL) {
@@ -364,10 +393,12 @@ cache_insert(struct cache *c, const struct cache_key *k, const uint8_t *tmpl,
 		c->buckets[hash & c->mask] = e;
 		c->stats.entries++;
 	}
-	e->rcode = (uint8_t)rcode;
-	e->negative = negative != 0;
-	e->nttl = (uint16_t)nttl;
-	e->tlen = (uint16_t)tlen;
+	e->rcode = (uint8_t)a->rcode;
+	e->flags = (uint8_t)((a->negative ? CACHE_F_NEGATIVE : 0) | (k->cd ? CACHE_F_CD : 0) |
+	    (plain ? CACHE_F_PLAIN : 0));
+	e->ede = (uint8_t)a->ede;
+	e->nttl = (uint16_t)a->full.nttl;
+	e->tlen = (uint16_t)a->full.len;
 	e->stored = now;
 	e->expires = now > UINT64_MAX - ttl ? UINT64_MAX : now + ttl;
 	e->data = data;

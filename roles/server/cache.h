@@ -22,11 +22,19 @@ struct cache_key {
 	uint8_t cd;			/* asked with CD: never served to CD=0 */
 };
 
+/* cache_entry.flags */
+#define CACHE_F_NEGATIVE	0x01	/* NXDOMAIN or NODATA */
+#define CACHE_F_CD		0x02	/* the key's cd */
+#define CACHE_F_PLAIN		0x04	/* data holds a plain twin */
+
 /*
  * Invariants: an entry is on exactly one hash chain (bucket hash & mask)
  * and on the LRU list, most recently used first; expires > stored;
- * data holds tlen template bytes, then nttl uint16_t TTL offsets, then
- * the key's name.
+ * data holds the key's name (namelen bytes), the full template (tlen
+ * bytes), its nttl uint16_t TTL offsets (at an even offset), and with
+ * CACHE_F_PLAIN the plain twin: its length and TTL count (two uint16_t),
+ * its bytes, its TTL offsets (at an even offset).  The twin's lengths
+ * live in data, not here, so the header stays one cache line.
  */
 struct cache_entry {
 	struct cache_entry *hnext;		/* hash chain */
@@ -35,7 +43,8 @@ struct cache_entry {
 	uint16_t qtype, qclass;
 	uint8_t namelen;
 	uint8_t rcode;
-	uint8_t negative;
+	uint8_t flags;		/* CACHE_F_* */
+	uint8_t ede;		/* enum dns_ede */
 	uint16_t nttl;
 	uint16_t tlen;
 	uint64_t stored;	/* when it was stored (seconds) */
@@ -43,6 +52,12 @@ struct cache_entry {
 	uint8_t *data;
 };
 
+/*
+ * entries counts the entries held (memory in use): expiry is lazy, so
+ * it includes expired ones not yet reclaimed and, with a stale window,
+ * those kept for cache_lookup_stale().  cache_foreach(), and so a dump's
+ * count, shows only live ones.
+ */
 struct cache_stats {
 	uint64_t entries;
 	uint64_t hits;
@@ -76,7 +91,8 @@ struct cache_answer {
 
 /*
  * The live entry for k at time now, made most recently used; NULL if
- * absent or expired (an expired entry is dropped on the way).
+ * absent or expired (an expired entry is dropped on the way, unless it
+ * is still inside the stale window).
  */
 const struct cache_entry *cache_lookup(struct cache *c, const struct cache_key *k,
     uint64_t now);
@@ -93,7 +109,12 @@ const uint8_t *cache_entry_name(const struct cache_entry *e);
  */
 void cache_set_stale(struct cache *c, uint32_t max_stale);
 
-/* An entry expired at most max_stale seconds ago (or live), or NULL. */
+/*
+ * An entry expired at most max_stale seconds ago (or live), or NULL.  A
+ * live one is a hit as in cache_lookup; a stale one is neither hit nor
+ * miss (the caller's cache_lookup already counted the miss) and keeps
+ * its place in the LRU list, so serving it stale does not keep it.
+ */
 const struct cache_entry *cache_lookup_stale(struct cache *c, const struct cache_key *k,
     uint64_t now);
 

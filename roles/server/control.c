@@ -79,9 +79,12 @@ upstream_counter(const struct server *s, size_t i, const char **name, uint64_t *
 	static const char *const field[NUPSTREAM_FIELDS] = {
 		"srtt-ms", "down", "failures", "queries", "answers", "timeouts", "errors",
 	};
-	const struct upstreams *u = resolver_upstreams(s->resolver);
+	const struct upstreams *u;
 	size_t f = i % NUPSTREAM_FIELDS, k = i / NUPSTREAM_FIELDS;
 
+	if (!s->resolver)
+		return -ENOENT;
+	u = resolver_upstreams(s->resolver);
 	for (size_t set = 0; set < 1 + s->cfg.nzones; set++) {
 		const struct upstream_set *us = upstreams_get_set(u, set);
 		const struct upstream *sv;
@@ -625,32 +628,17 @@ loader_end(struct child *ch)
 static void
 loader_insert(struct server *s, struct child *ch, uint8_t *rec, size_t len)
 {
-	struct dns_template_info info;
-	struct dns_cursor cur;
-	struct cache_key k = { 0 };
-	uint8_t name[DNS_NAME_MAX];
+	static struct dump_load l;
 	uint32_t ttl;
-	int tlen, nl;
 
 	if (len < 6 + DNS_HDR_SIZE)
 		return;
 	ttl = (uint32_t)rec[1] << 24 | (uint32_t)rec[2] << 16 | (uint32_t)rec[3] << 8 | rec[4];
-	if ((tlen = dns_make_template(rec + 6, len - 6, &info)) < 0)
+	if (dump_load_answer(rec + 6, len - 6, rec[5], &l) < 0)
 		return;
-	dns_cursor_init(&cur, rec + 6, (size_t)tlen, DNS_HDR_SIZE);
-	if ((nl = dns_read_name(&cur, name)) < 0)
-		return;
-	k.qtype = dns_get16(&cur);
-	k.qclass = dns_get16(&cur);
-	if (cur.err)
-		return;
-	dns_name_fold(name, (size_t)nl);
-	memcpy(k.name, name, (size_t)nl);
-	k.namelen = (uint8_t)nl;
 	if (ttl > s->cfg.max_ttl)
 		ttl = s->cfg.max_ttl;
-	if (cache_insert(s->cache, &k, rec + 6, (size_t)tlen, info.ttl_off, info.nttl,
-	    info.rcode, rec[5], ttl, s->clock.s) == 0 && ttl > 0)
+	if (cache_insert(s->cache, &l.key, &l.answer, ttl, s->clock.s) == 0 && ttl > 0)
 		ch->loaded++;
 }
 

@@ -366,17 +366,53 @@ put_question(struct wbuf *w, const struct dns_question *q)
 	put16(w, q->qclass);
 }
 
+/*
+ * RFC 8914: what each of our reasons says as an Extended DNS Error.  The
+ * text is for people reading a dig output; an empty one is left out.
+ */
+static const struct {
+	uint16_t code;
+	const char *text;
+} ede_table[DNS_EDE_COUNT] = {
+	[DNS_EDE_TIMEOUT] = { 22, "upstream timeout" },
+	[DNS_EDE_REFUSED] = { 22, "upstreams refused" },
+	[DNS_EDE_NO_UPSTREAM] = { 22, "no usable upstream" },
+	[DNS_EDE_NETWORK] = { 23, "upstream unreachable" },
+	[DNS_EDE_STALE] = { 3, "" },
+	[DNS_EDE_PROHIBITED] = { 18, "" },
+	[DNS_EDE_NOT_SUPPORTED] = { 21, "" },
+	[DNS_EDE_PRIVATE] = { 0, "private reverse zone (RFC 6303)" },
+};
+
+#define DNS_OPT_EDE	15	/* EDNS option code of an Extended DNS Error */
+
+/* Bytes of the EDE option for ede (code, length, INFO-CODE, text); 0 for none. */
+static size_t
+ede_size(enum dns_ede ede)
+{
+	if (ede == DNS_EDE_NONE || (unsigned)ede >= DNS_EDE_COUNT)
+		return 0;
+	return 6 + strlen(ede_table[ede].text);
+}
+
 /* RFC 3225: the DO bit of the query is copied into the response. */
 static void
-put_opt(struct wbuf *w, unsigned rcode, int dnssec_ok)
+put_opt(struct wbuf *w, unsigned rcode, int dnssec_ok, enum dns_ede ede)
 {
 	static const uint8_t root = 0;
+	size_t esize = ede_size(ede);
 
 	put_bytes(w, &root, 1);
 	put16(w, DNS_TYPE_OPT);
 	put16(w, DNS_EDNS_SIZE);
 	put32(w, (uint32_t)(rcode >> 4 & 0xff) << 24 | (dnssec_ok ? DNS_DO : 0));
-	put16(w, 0);
+	put16(w, (uint16_t)esize);
+	if (esize == 0)
+		return;
+	put16(w, DNS_OPT_EDE);
+	put16(w, (uint16_t)(esize - 4));
+	put16(w, ede_table[ede].code);
+	put_bytes(w, ede_table[ede].text, esize - 6);
 }
 
 static size_t
@@ -385,11 +421,15 @@ wbuf_done(const struct wbuf *w)
 	return w->full ? 0 : w->len;
 }
 
-/* The bits of a query's flags a reply carries over, plus QR and RA. */
+/*
+ * The bits of a query's flags a reply carries over, plus QR and RA; CD
+ * is copied (RFC 4035 3.2.2), AA and AD are never ours to set.
+ */
 static uint16_t
 reply_flags(const struct dns_query *q)
 {
-	return (uint16_t)(DNS_F_QR | DNS_F_RA | (q->flags & (DNS_F_OPCODE | DNS_F_RD)));
+	return (uint16_t)(DNS_F_QR | DNS_F_RA |
+	    (q->flags & (DNS_F_OPCODE | DNS_F_RD | DNS_F_CD)));
 }
 
 /* OPT rdata is a run of (code, length, value) options that must fill it exactly. */
@@ -446,17 +486,84 @@ read_rr(struct dns_cursor *c, struct rr *rr)
 	return 0;
 }
 
+/* Past a name at the cursor without following its pointer: one pass over the bytes. */
+static void
+skip_name(struct dns_cursor *c)
+{
+	for (;;) {
+		uint8_t b = dns_get8(c);
+
+		if (c->err || b == 0)
+			return;
+		if ((b & 0xc0) == 0xc0) {
+			dns_get8(c);
+			return;
+		}
+		if (b & 0xc0) {
+			c->err = -EBADMSG;
+			return;
+		}
+		dns_skip(c, b);
+	}
+}
+
+static void
+take_opt(struct dns_query *q, uint16_t rclass, uint32_t ttl)
+{
+	q->edns = 1;
+	q->edns_size = rclass < DNS_UDP_MIN ? DNS_UDP_MIN : rclass;
+	q->edns_version = (uint8_t)(ttl >> 16);
+	q->edns_do = (ttl & DNS_DO) != 0;
+}
+
+/*
+ * After a query was found bad: did the client send an OPT?  RFC 6891 7
+ * wants the FORMERR to carry one if so.  Best effort and bounded: the
+ * sections are walked by their lengths alone (names skipped, never
+ * followed), and the first OPT-shaped record of the additional section
+ * counts; the walk ends at the first thing that does not fit.
+ */
+static void
+scan_opt(const uint8_t *pkt, size_t len, const uint16_t count[4], struct dns_query *q)
+{
+	struct dns_cursor c;
+	uint32_t i, before_ar = (uint32_t)count[1] + count[2];
+	uint32_t total = before_ar + count[3];
+
+	dns_cursor_init(&c, pkt, len, DNS_HDR_SIZE);
+	for (i = 0; i < count[0] && !c.err; i++) {
+		skip_name(&c);
+		dns_skip(&c, 4);
+	}
+	for (i = 0; i < total && !c.err; i++) {
+		size_t start = c.pos;
+		uint16_t type, rclass;
+		uint32_t ttl;
+
+		skip_name(&c);
+		type = dns_get16(&c);
+		rclass = dns_get16(&c);
+		ttl = dns_get32(&c);
+		dns_skip(&c, dns_get16(&c));
+		if (!c.err && type == DNS_TYPE_OPT && i >= before_ar && pkt[start] == 0) {
+			take_opt(q, rclass, ttl);
+			return;
+		}
+	}
+}
+
 /*
  * Trailing bytes after the last record are accepted and ignored: the
  * query is never forwarded as sent (upstream gets one built from the
  * parsed question), so they cannot smuggle anything, and refusing them
- * would only break clients that pad.
+ * would only break clients that pad.  On FORMERR and NOTIMP the OPT, if
+ * one can still be found, is noted for the reply (scan_opt).
  */
 int
 dns_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q)
 {
 	struct dns_cursor c;
-	uint16_t qd, an, ns, ar;
+	uint16_t count[4];
 	uint32_t total;
 	int n;
 
@@ -466,54 +573,57 @@ dns_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q)
 	dns_cursor_init(&c, pkt, len, 0);
 	q->id = dns_get16(&c);
 	q->flags = dns_get16(&c);
-	qd = dns_get16(&c);
-	an = dns_get16(&c);
-	ns = dns_get16(&c);
-	ar = dns_get16(&c);
+	for (int s = 0; s < 4; s++)
+		count[s] = dns_get16(&c);
 	if (q->flags & DNS_F_QR)
 		return -EINVAL;
-	if (q->flags & DNS_F_OPCODE)
+	if (q->flags & DNS_F_OPCODE) {
+		scan_opt(pkt, len, count, q);
 		return -ENOTSUP;
-	if (qd != 1)
-		return -EBADMSG;
+	}
+	if (count[0] != 1)
+		goto bad;
 
 	n = dns_read_name(&c, q->q.name);
 	q->q.qtype = dns_get16(&c);
 	q->q.qclass = dns_get16(&c);
 	if (n < 0 || c.err) {
 		memset(&q->q, 0, sizeof(q->q));
-		return -EBADMSG;
+		goto bad;
 	}
 	q->q.namelen = (uint8_t)n;
 	q->qend = c.pos;
 
-	total = (uint32_t)an + ns + ar;
+	total = (uint32_t)count[1] + count[2] + count[3];
 	for (uint32_t i = 0; i < total; i++) {
 		struct rr rr;
 
 		if (read_rr(&c, &rr) < 0)
-			return -EBADMSG;
+			goto bad;
 		if (rr.type != DNS_TYPE_OPT)
 			continue;
-		if (i < (uint32_t)an + ns || q->edns)
-			return -EBADMSG;
-		q->edns = 1;
-		q->edns_size = rr.rclass < DNS_UDP_MIN ? DNS_UDP_MIN : rr.rclass;
-		q->edns_version = (uint8_t)(rr.ttl >> 16);
-		q->edns_do = (rr.ttl & DNS_DO) != 0;
+		if (i < (uint32_t)count[1] + count[2] || q->edns)
+			goto bad;
+		take_opt(q, rr.rclass, rr.ttl);
 	}
 	/* a bad version answers BADVERS only if the rest was well formed */
 	if (q->edns && q->edns_version > 0)
 		return -EPROTONOSUPPORT;
 	return 0;
+bad:
+	if (!q->edns)
+		scan_opt(pkt, len, count, q);
+	return -EBADMSG;
 }
 
 /*
  * An extended rcode (above 15) cannot be said without an OPT, so one is
- * added for it even if the client sent none.
+ * added for it even if the client sent none; the EDE only goes to a
+ * client that sent one.
  */
 size_t
-dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q, int rcode)
+dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q, int rcode,
+    enum dns_ede ede)
 {
 	struct wbuf w = { out, cap, 0, 0 };
 	unsigned rc = (unsigned)rcode & 0xfff;
@@ -525,23 +635,30 @@ dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q, int rcode)
 	if (question)
 		put_question(&w, &q->q);
 	if (opt)
-		put_opt(&w, rc, q->edns_do);
+		put_opt(&w, rc, q->edns_do, q->edns ? ede : DNS_EDE_NONE);
 	return wbuf_done(&w);
 }
 
 size_t
 dns_build_query(uint8_t *out, size_t cap, uint16_t id, const struct dns_question *q,
-    int edns)
+    int cd)
 {
 	struct wbuf w = { out, cap, 0, 0 };
 
 	if (q->namelen == 0 || plain_name_len(q->name, q->namelen) != q->namelen)
 		return 0;
-	put_header(&w, id, DNS_F_RD, 1, 0, 0, edns ? 1 : 0);
+	put_header(&w, id, (uint16_t)(DNS_F_RD | (cd ? DNS_F_CD : 0)), 1, 0, 0, 1);
 	put_question(&w, q);
-	if (edns)
-		put_opt(&w, 0, 0);
+	put_opt(&w, 0, 1, DNS_EDE_NONE);
 	return wbuf_done(&w);
+}
+
+/* The rcodes a server uses to say it will not or cannot answer at all. */
+static int
+refusal_rcode(unsigned rcode)
+{
+	return rcode == DNS_RCODE_FORMERR || rcode == DNS_RCODE_SERVFAIL ||
+	    rcode == DNS_RCODE_NOTIMP || rcode == DNS_RCODE_REFUSED;
 }
 
 int
@@ -558,14 +675,17 @@ dns_answer_matches(const uint8_t *pkt, size_t len, uint16_t id,
 	flags = dns_get16(&c);
 	qd = dns_get16(&c);
 	dns_skip(&c, 6);
-	if (c.err || rid != id || !(flags & DNS_F_QR) || (flags & DNS_F_OPCODE) || qd != 1)
-		return 0;
-	if ((n = dns_read_name(&c, name)) < 0)
-		return 0;
+	if (c.err || rid != id || !(flags & DNS_F_QR) || (flags & DNS_F_OPCODE))
+		return DNS_ANSWER_NO;
+	if (qd == 0)
+		return refusal_rcode(flags & DNS_F_RCODE) ? DNS_ANSWER_ERROR : DNS_ANSWER_NO;
+	if (qd != 1 || (n = dns_read_name(&c, name)) < 0)
+		return DNS_ANSWER_NO;
 	qtype = dns_get16(&c);
 	qclass = dns_get16(&c);
 	return !c.err && qtype == q->qtype && qclass == q->qclass &&
-	    dns_name_equal(name, (size_t)n, q->name, q->namelen);
+	    dns_name_equal(name, (size_t)n, q->name, q->namelen) ?
+	    DNS_ANSWER_YES : DNS_ANSWER_NO;
 }
 
 /* A name in rdata must fill exactly what is left of it. */
@@ -625,19 +745,34 @@ ttl_value(uint32_t ttl)
 }
 
 /*
+ * The DNSSEC records a client without DO does not get (RFC 4035 3.2.1,
+ * RFC 5155 for NSEC3), unless its question asks for exactly that type.
+ * qtype ANY is no such request: DNSSEC records are meta data that a
+ * client says it understands with DO, not with the type it asks for, so
+ * an ANY answer loses them too.  DNSKEY is data like any other.
+ */
+static int
+dnssec_only(uint16_t type, uint16_t qtype)
+{
+	return type != qtype && (type == DNS_TYPE_RRSIG || type == DNS_TYPE_NSEC ||
+	    type == DNS_TYPE_NSEC3 || type == DNS_TYPE_DS);
+}
+
+/*
  * An extended rcode from upstream would be lost with its OPT and read as
- * a plain one (BADVERS as NOERROR), so the template says SERVFAIL.
+ * a plain one (BADVERS as NOERROR), so the template says SERVFAIL.  AA is
+ * cleared: whoever asks us gets it from a cache, not from the authority.
  */
 int
 dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info)
 {
 	struct dns_cursor c;
 	uint8_t name[DNS_NAME_MAX];
-	uint16_t flags, qd, an, ns, ar;
+	uint16_t flags, qd, an, ns, ar, qtype;
 	uint32_t total, i, minttl = UINT32_MAX, anttl = UINT32_MAX, negttl = 0;
 	size_t ar_start = 0, opt_start = 0, end;
 	uint16_t ar_nttl = 0;
-	int n, have_soa = 0, have_opt = 0, opt_last = 0;
+	int n, have_soa = 0, have_opt = 0, opt_last = 0, dnssec = 0, dnssec_ar = 0;
 	unsigned ext_rcode = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -654,7 +789,8 @@ dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info)
 		return -EBADMSG;
 	if ((n = dns_read_name(&c, name)) < 0 || c.pos != DNS_HDR_SIZE + (size_t)n)
 		return -EBADMSG;
-	dns_skip(&c, 4);
+	qtype = dns_get16(&c);
+	dns_skip(&c, 2);
 	if (c.err)
 		return -EBADMSG;
 
@@ -681,8 +817,11 @@ dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info)
 		if (info->nttl == DNS_TTLS_MAX)
 			return -E2BIG;
 		info->ttl_off[info->nttl++] = (uint16_t)rr.ttl_off;
-		if (i >= (uint32_t)an + ns)
+		if (i >= (uint32_t)an + ns) {
+			dnssec_ar |= dnssec_only(rr.type, qtype);
 			continue;
+		}
+		dnssec |= dnssec_only(rr.type, qtype);
 		if (ttl_value(rr.ttl) < minttl)
 			minttl = ttl_value(rr.ttl);
 		if (i < an && ttl_value(rr.ttl) < anttl)
@@ -701,9 +840,14 @@ dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info)
 	} else if (have_opt) {
 		end = ar_start;
 		info->nttl = ar_nttl;
+		dnssec_ar = 0;
 		set16(pkt + 10, 0);
 	}
 
+	flags &= (uint16_t)~DNS_F_AA;
+	set16(pkt + 2, flags);
+	info->ad = (flags & DNS_F_AD) != 0;
+	info->dnssec = dnssec || dnssec_ar;
 	info->rcode = flags & DNS_F_RCODE;
 	if (ext_rcode) {
 		info->rcode = DNS_RCODE_SERVFAIL;
@@ -736,40 +880,57 @@ ttl_offsets_ok(const uint16_t *ttl_off, size_t nttl, size_t qend, size_t tlen)
 	return 1;
 }
 
+/*
+ * AA is never ours; AD only for a client that says it understands it
+ * (AD or DO in its query, RFC 6840 5.7); CD and RD are the client's.
+ */
+static uint16_t
+render_flags(uint16_t tflags, const struct dns_query *q)
+{
+	uint16_t flags = (uint16_t)((tflags & ~(DNS_F_RD | DNS_F_AA | DNS_F_AD | DNS_F_CD)) |
+	    DNS_F_RA | (q->flags & (DNS_F_RD | DNS_F_CD)));
+
+	if ((tflags & DNS_F_AD) && ((q->flags & DNS_F_AD) || q->edns_do))
+		flags |= DNS_F_AD;
+	return flags;
+}
+
 size_t
-dns_render(uint8_t *out, size_t cap, const uint8_t *tmpl, size_t tlen,
-    const uint16_t *ttl_off, size_t nttl, uint32_t elapsed,
-    const struct dns_query *q, size_t max_size)
+dns_render(uint8_t *out, size_t cap, const struct dns_tmpl *t,
+    const struct dns_query *q, const struct dns_render_opts *o)
 {
 	struct wbuf w = { out, cap, 0, 0 };
-	size_t namelen, qend, full;
+	const uint8_t *tmpl = t->data;
+	size_t tlen = t->len, namelen, qend, full;
+	enum dns_ede ede = q->edns ? o->ede : DNS_EDE_NONE;
 	uint16_t flags, ar;
 
-	if (tlen < DNS_HDR_SIZE || peek16(tmpl + 4) != 1)
+	if (tmpl == NULL || tlen < DNS_HDR_SIZE || peek16(tmpl + 4) != 1 ||
+	    (t->nttl > 0 && t->ttl_off == NULL))
 		return 0;
 	namelen = plain_name_len(tmpl + DNS_HDR_SIZE, tlen - DNS_HDR_SIZE);
 	qend = DNS_HDR_SIZE + namelen + 4;
 	/* the template is for this name: only the spelling may differ */
 	if (namelen == 0 || qend > tlen ||
 	    !dns_name_equal(tmpl + DNS_HDR_SIZE, namelen, q->q.name, q->q.namelen) ||
-	    !ttl_offsets_ok(ttl_off, nttl, qend, tlen))
+	    !ttl_offsets_ok(t->ttl_off, t->nttl, qend, tlen))
 		return 0;
-	flags = (uint16_t)((peek16(tmpl + 2) & ~DNS_F_RD) | DNS_F_RA | (q->flags & DNS_F_RD));
+	flags = render_flags(peek16(tmpl + 2), q);
 	ar = peek16(tmpl + 10);
-	full = tlen + (q->edns ? DNS_OPT_SIZE : 0);
+	full = tlen + (q->edns ? DNS_OPT_SIZE + ede_size(ede) : 0);
 
-	if (full > max_size || (q->edns && ar == UINT16_MAX)) {
+	if (full > o->max_size || (q->edns && ar == UINT16_MAX)) {
 		put_header(&w, q->id, flags | DNS_F_TC, 1, 0, 0, q->edns ? 1 : 0);
 		put_bytes(&w, q->q.name, q->q.namelen);
 		put_bytes(&w, tmpl + DNS_HDR_SIZE + namelen, 4);
 		if (q->edns)
-			put_opt(&w, 0, q->edns_do);
+			put_opt(&w, 0, q->edns_do, ede);
 		return wbuf_done(&w);
 	}
 
 	put_bytes(&w, tmpl, tlen);
 	if (q->edns)
-		put_opt(&w, 0, q->edns_do);
+		put_opt(&w, 0, q->edns_do, ede);
 	if (w.full)
 		return 0;
 	set16(out, q->id);
@@ -777,15 +938,284 @@ dns_render(uint8_t *out, size_t cap, const uint8_t *tmpl, size_t tlen,
 	if (q->edns)
 		set16(out + 10, (uint16_t)(ar + 1));
 	memcpy(out + DNS_HDR_SIZE, q->q.name, namelen);
-	for (size_t i = 0; i < nttl; i++) {
-		uint8_t *p = out + ttl_off[i];
+	for (size_t i = 0; i < t->nttl; i++) {
+		uint8_t *p = out + t->ttl_off[i];
 		uint32_t ttl = ttl_value(peek32(p));
 
-		ttl = ttl > elapsed ? ttl - elapsed : 0;
+		if (o->stale_ttl)
+			ttl = o->stale_ttl;
+		else
+			ttl = ttl > o->elapsed ? ttl - o->elapsed : 0;
 		set16(p, (uint16_t)(ttl >> 16));
 		set16(p + 2, (uint16_t)ttl);
 	}
 	return w.len;
+}
+
+/*
+ * Name compression for dns_strip_dnssec.  Each entry is one label written
+ * to the output at off, followed by the name of entry parent (-1: the
+ * root), so a name is matched from its last label towards its first.
+ * Labels compare byte for byte, case included, so every name reads back
+ * exactly as it was spelled.  The table is small and bounded; a name
+ * that finds no room in it is still written, only not pointed at later.
+ */
+#define CZ_MAX	128
+
+struct compressor {
+	struct {
+		uint16_t off;
+		int16_t parent;
+	} e[CZ_MAX];
+	int n;
+};
+
+/*
+ * name (uncompressed wire form, len bytes) at the writer's end: its longest
+ * suffix already written becomes a pointer; with compress 0 (a type RFC
+ * 3597 4 does not let us compress) it is written whole and not remembered.
+ */
+static void
+put_cname(struct wbuf *w, struct compressor *cz, const uint8_t *name, size_t len,
+    int compress)
+{
+	size_t lab[DNS_NAME_MAX / 2 + 1], nl = 0, pos = 0, start = w->len, literal;
+	int cur = -1, keep, parent;
+
+	while (pos < len && name[pos] != 0) {
+		lab[nl++] = pos;
+		pos += 1 + (size_t)name[pos];
+	}
+	keep = (int)nl;
+	while (compress && keep > 0) {
+		const uint8_t *l = name + lab[keep - 1];
+		int i;
+
+		for (i = 0; i < cz->n; i++)
+			if (cz->e[i].parent == cur && w->p[cz->e[i].off] == l[0] &&
+			    memcmp(w->p + cz->e[i].off + 1, l + 1, l[0]) == 0)
+				break;
+		if (i == cz->n)
+			break;
+		cur = i;
+		keep--;
+	}
+	literal = (size_t)keep < nl ? lab[keep] : len;
+	put_bytes(w, name, literal);
+	if (cur >= 0)
+		put16(w, (uint16_t)(0xc000 | cz->e[cur].off));
+	if (!compress || w->full)
+		return;
+	parent = cur;
+	for (int j = keep - 1; j >= 0; j--) {
+		size_t off = start + lab[j];
+
+		if (off > 0x3fff || cz->n == CZ_MAX)
+			break;
+		cz->e[cz->n].off = (uint16_t)off;
+		cz->e[cz->n].parent = (int16_t)parent;
+		parent = cz->n++;
+	}
+}
+
+/*
+ * The rdata with names in them, as dump.c lists them: 'n' name, '2' and
+ * '4' 16- and 32-bit numbers, 's' a character-string.  compress: the RFC
+ * 1035 types, whose names may be compressed; the others (RFC 3597 4)
+ * are read whatever the upstream did and written uncompressed.  Every
+ * other type is copied as it is: its names, if any, were never
+ * compressed (RFC 3597, RFC 4034 for RRSIG and NSEC).
+ */
+static const struct {
+	uint16_t type;
+	uint8_t compress;
+	const char *layout;
+} name_rdata[] = {
+	{ DNS_TYPE_NS, 1, "n" }, { 3, 1, "n" }, { 4, 1, "n" },		/* MD, MF */
+	{ DNS_TYPE_CNAME, 1, "n" }, { DNS_TYPE_SOA, 1, "nn44444" },
+	{ 7, 1, "n" }, { 8, 1, "n" }, { 9, 1, "n" },			/* MB, MG, MR */
+	{ DNS_TYPE_PTR, 1, "n" }, { 14, 1, "nn" },			/* MINFO */
+	{ DNS_TYPE_MX, 1, "2n" },
+	{ 17, 0, "nn" }, { 18, 0, "2n" }, { 21, 0, "2n" },		/* RP, AFSDB, RT */
+	{ 26, 0, "2nn" }, { 33, 0, "222n" }, { 35, 0, "22sssn" },	/* PX, SRV, NAPTR */
+};
+
+/*
+ * Walk rdata by layout: check only (w NULL), or write it.  Returns 0 if
+ * the fields fill the rdata exactly, else -EBADMSG.
+ */
+static int
+walk_rdata(const char *layout, int compress, const uint8_t *pkt, size_t len,
+    const struct rr *rr, struct wbuf *w, struct compressor *cz)
+{
+	struct dns_cursor c;
+	size_t rdend = rr->rdata + rr->rdlen;
+
+	dns_cursor_init(&c, pkt, len, rr->rdata);
+	for (const char *f = layout; *f != '\0'; f++) {
+		uint8_t name[DNS_NAME_MAX];
+		size_t start = c.pos;
+		int n;
+
+		switch (*f) {
+		case 'n':
+			if ((n = dns_read_name(&c, name)) < 0 || c.pos > rdend)
+				return -EBADMSG;
+			if (w != NULL)
+				put_cname(w, cz, name, (size_t)n, compress);
+			continue;
+		case '2':
+			dns_skip(&c, 2);
+			break;
+		case '4':
+			dns_skip(&c, 4);
+			break;
+		default:
+			dns_skip(&c, dns_get8(&c));
+			break;
+		}
+		if (c.err || c.pos > rdend)
+			return -EBADMSG;
+		if (w != NULL)
+			put_bytes(w, pkt + start, c.pos - start);
+	}
+	return c.pos == rdend ? 0 : -EBADMSG;
+}
+
+/* One record, its owner and any names in its rdata compressed anew. */
+static int
+put_stripped_rr(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t len,
+    const struct rr *rr)
+{
+	struct dns_cursor c;
+	uint8_t owner[DNS_NAME_MAX];
+	size_t rdlen_at, rd;
+	int n;
+
+	dns_cursor_init(&c, pkt, len, rr->start);
+	if ((n = dns_read_name(&c, owner)) < 0)
+		return -EBADMSG;
+	put_cname(w, cz, owner, (size_t)n, 1);
+	put16(w, rr->type);
+	put16(w, rr->rclass);
+	put32(w, rr->ttl);
+	rdlen_at = w->len;
+	put16(w, 0);
+	rd = w->len;
+	for (size_t i = 0; i < sizeof(name_rdata) / sizeof(name_rdata[0]); i++) {
+		if (name_rdata[i].type != rr->type)
+			continue;
+		if (walk_rdata(name_rdata[i].layout, 0, pkt, len, rr, NULL, NULL) == 0) {
+			walk_rdata(name_rdata[i].layout, name_rdata[i].compress, pkt, len, rr,
+			    w, cz);
+			goto done;
+		}
+		break;
+	}
+	/* opaque, or not what its type says: as it came */
+	put_bytes(w, pkt + rr->rdata, rr->rdlen);
+done:
+	if (w->full)
+		return -ENOSPC;
+	if (w->len - rd > UINT16_MAX)
+		return -EBADMSG;
+	set16(w->p + rdlen_at, (uint16_t)(w->len - rd));
+	return 0;
+}
+
+/*
+ * Written record by record into out, then made a template of its own by
+ * dns_make_template, which checks the result and finds its TTLs.
+ */
+int
+dns_strip_dnssec(const uint8_t *tmpl, size_t tlen, uint8_t *out, size_t cap,
+    struct dns_template_info *pinfo)
+{
+	struct wbuf w = { out, cap, 0, 0 };
+	struct compressor cz;
+	struct dns_cursor c;
+	uint16_t count[3], kept[3] = { 0, 0, 0 }, qtype;
+	size_t namelen;
+	int r;
+
+	if (tlen < DNS_HDR_SIZE || tlen > DNS_MSG_MAX || peek16(tmpl + 4) != 1)
+		return -EBADMSG;
+	namelen = plain_name_len(tmpl + DNS_HDR_SIZE, tlen - DNS_HDR_SIZE);
+	if (namelen == 0 || DNS_HDR_SIZE + namelen + 4 > tlen)
+		return -EBADMSG;
+	for (int s = 0; s < 3; s++)
+		count[s] = peek16(tmpl + 6 + 2 * s);
+	qtype = peek16(tmpl + DNS_HDR_SIZE + namelen);
+
+	cz.n = 0;
+	put_bytes(&w, tmpl, DNS_HDR_SIZE);
+	put_cname(&w, &cz, tmpl + DNS_HDR_SIZE, namelen, 1);
+	put_bytes(&w, tmpl + DNS_HDR_SIZE + namelen, 4);
+	dns_cursor_init(&c, tmpl, tlen, DNS_HDR_SIZE + namelen + 4);
+	for (int s = 0; s < 3; s++)
+		for (unsigned i = 0; i < count[s]; i++) {
+			struct rr rr;
+
+			if (read_rr(&c, &rr) < 0)
+				return -EBADMSG;
+			if (dnssec_only(rr.type, qtype))
+				continue;
+			if ((r = put_stripped_rr(&w, &cz, tmpl, tlen, &rr)) < 0)
+				return r;
+			kept[s]++;
+		}
+	if (w.full)
+		return -ENOSPC;
+	for (int s = 0; s < 3; s++)
+		set16(out + 6 + 2 * s, kept[s]);
+	if (w.len > DNS_MSG_MAX)
+		return -ENOSPC;
+	r = dns_make_template(out, w.len, pinfo);
+	return r == -E2BIG ? -EBADMSG : r;
+}
+
+/*
+ * RFC 6303 4: the zone's SOA with our own names in it.  Owner and MNAME
+ * point at the zone inside the question, which q's name ends with.
+ */
+size_t
+dns_build_local_nxdomain(uint8_t *out, size_t cap, const struct dns_query *q,
+    const uint8_t *zone, size_t zonelen)
+{
+	static const uint8_t rname[] = { 6, 'n', 'o', 'b', 'o', 'd', 'y',
+		7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0 };
+	struct wbuf w = { out, cap, 0, 0 };
+	size_t at, pos = 0;
+	uint16_t zptr;
+
+	if (q->qend == 0 || q->q.namelen == 0 || zone == NULL || zonelen == 0 ||
+	    zonelen > q->q.namelen || plain_name_len(zone, zonelen) != zonelen)
+		return 0;
+	at = (size_t)q->q.namelen - zonelen;
+	while (pos < at && q->q.name[pos] != 0)
+		pos += 1 + (size_t)q->q.name[pos];
+	if (pos != at || !dns_name_equal(q->q.name + at, zonelen, zone, zonelen))
+		return 0;
+	zptr = (uint16_t)(0xc000 | (DNS_HDR_SIZE + at));
+
+	put_header(&w, q->id, (uint16_t)(reply_flags(q) | DNS_RCODE_NXDOMAIN), 1, 0, 1,
+	    q->edns ? 1 : 0);
+	put_question(&w, &q->q);
+	put16(&w, zptr);
+	put16(&w, DNS_TYPE_SOA);
+	put16(&w, DNS_CLASS_IN);
+	put32(&w, 10800);
+	put16(&w, (uint16_t)(2 + sizeof(rname) + 20));
+	put16(&w, zptr);
+	put_bytes(&w, rname, sizeof(rname));
+	put32(&w, 1);		/* serial */
+	put32(&w, 3600);	/* refresh */
+	put32(&w, 1200);	/* retry */
+	put32(&w, 604800);	/* expire */
+	put32(&w, 10800);	/* minimum: the negative TTL */
+	if (q->edns)
+		put_opt(&w, 0, q->edns_do, DNS_EDE_PRIVATE);
+	return wbuf_done(&w);
 }
 
 /*
@@ -845,6 +1275,6 @@ dns_build_answer(uint8_t *out, size_t cap, const struct dns_query *q,
 		put_bytes(&w, rdata + i * rdlen, rdlen);
 	}
 	if (q->edns)
-		put_opt(&w, 0, q->edns_do);
+		put_opt(&w, 0, q->edns_do, DNS_EDE_NONE);
 	return wbuf_done(&w);
 }

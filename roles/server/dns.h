@@ -137,7 +137,9 @@ struct dns_tmpl {
  *             sections, more than one OPT or an OPT not in additional;
  *   -EPROTONOSUPPORT  answer BADVERS: EDNS version above 0.
  * On every error but -EINVAL, q->id and q->flags are filled for the reply,
- * and q->q is filled if the question was readable (q->qend != 0).
+ * and q->q is filled if the question was readable (q->qend != 0); on
+ * -EBADMSG and -ENOTSUP the client's OPT (q->edns, size, DO) too, if a
+ * walk of the sections by their lengths still finds one in additional.
  */
 int dns_parse_query(const uint8_t *pkt, size_t len, struct dns_query *q);
 
@@ -243,8 +245,9 @@ size_t dns_build_local_nxdomain(uint8_t *out, size_t cap, const struct dns_query
  * Local answers (from the hosts file): a reply to q with the given rcode
  * and n records of q's name (or, for PTR, the given target name), class
  * IN, type rrtype, TTL ttl; rdata is n items of rdlen bytes each
- * (4 for A, 16 for AAAA) or, for PTR, one wire-form name.  Owner names
- * compress to the question.  Returns the length, or 0 if cap is too small.
+ * (4 for A, 16 for AAAA) or, for PTR, one wire-form name; RD and CD
+ * copied, AA set.  Owner names compress to the question.  Returns the
+ * length, or 0 if cap is too small.
  */
 size_t dns_build_answer(uint8_t *out, size_t cap, const struct dns_query *q,
     uint16_t rrtype, uint32_t ttl, const uint8_t *rdata, size_t rdlen, size_t n);

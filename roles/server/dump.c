@@ -55,6 +55,11 @@ static const struct rrtype rrtypes[] = {
 	{ TYPE_SRV, "SRV", "222n" },
 	{ 35, NULL, "22sssn" },			/* NAPTR */
 	{ DNS_TYPE_OPT, "OPT", NULL },
+	{ DNS_TYPE_DS, "DS", NULL },		/* DNSSEC types: RFC 3597 hex */
+	{ DNS_TYPE_RRSIG, "RRSIG", NULL },
+	{ DNS_TYPE_NSEC, "NSEC", NULL },
+	{ DNS_TYPE_DNSKEY, "DNSKEY", NULL },
+	{ DNS_TYPE_NSEC3, "NSEC3", NULL },
 	{ DNS_TYPE_ANY, "ANY", NULL },
 };
 
@@ -475,13 +480,14 @@ dump_format_entry(const struct cache_entry *e, uint64_t now, char *out, size_t s
 	struct obuf o = { (uint8_t *)out, size, 0, 0 };
 	struct dns_cursor c;
 	uint8_t qname[DNS_NAME_MAX];
-	uint16_t counts[3], qtype, qclass;
+	uint16_t counts[3], qtype, qclass, flags;
 	uint64_t elapsed, left;
 	int n;
 
 	if (t == NULL && e->tlen > 0)
 		return -EBADMSG;
-	dns_cursor_init(&c, t, e->tlen, 4);
+	dns_cursor_init(&c, t, e->tlen, 2);
+	flags = dns_get16(&c);
 	if (dns_get16(&c) != 1)
 		return -EBADMSG;
 	for (int s = 0; s < 3; s++)
@@ -508,8 +514,12 @@ dump_format_entry(const struct cache_entry *e, uint64_t now, char *out, size_t s
 	put_mnemonic(&o, rcodes, NELEM(rcodes), "RCODE", e->rcode);
 	put_str(&o, " ttl=");
 	put_uint(&o, left);
-	if (e->negative)
+	if (e->flags & CACHE_F_NEGATIVE)
 		put_str(&o, " negative");
+	if (flags & DNS_F_AD)
+		put_str(&o, " ad");
+	if (e->flags & CACHE_F_CD)
+		put_str(&o, " cd");
 	put_char(&o, '\n');
 
 	for (int s = 0; s < 3; s++)
@@ -952,7 +962,7 @@ parse_entry_line(struct dump_parser *p, struct line *l)
 	const char *tok;
 	size_t n;
 	uint64_t ttl;
-	uint16_t rcode;
+	uint16_t rcode, flags = DNS_F_QR | DNS_F_RD | DNS_F_RA;
 	int namelen, have_ttl = 0, negative = 0;
 
 	memset(&q, 0, sizeof(q));
@@ -967,6 +977,10 @@ parse_entry_line(struct dump_parser *p, struct line *l)
 			have_ttl = 1;
 		else if (!negative && token_is(tok, n, "negative"))
 			negative = 1;
+		else if (!(flags & DNS_F_AD) && token_is(tok, n, "ad"))
+			flags |= DNS_F_AD;
+		else if (!(flags & DNS_F_CD) && token_is(tok, n, "cd"))
+			flags |= DNS_F_CD;
 		else
 			return -EINVAL;
 	}
@@ -974,7 +988,7 @@ parse_entry_line(struct dump_parser *p, struct line *l)
 		return -EINVAL;
 
 	put_u16(&o, 0);
-	put_u16(&o, (uint16_t)(DNS_F_QR | DNS_F_RD | DNS_F_RA | rcode));
+	put_u16(&o, (uint16_t)(flags | rcode));
 	put_u16(&o, 1);
 	put_u16(&o, 0);
 	put_u16(&o, 0);
@@ -984,6 +998,7 @@ parse_entry_line(struct dump_parser *p, struct line *l)
 	put_u16(&o, q.qclass);
 	p->len = o.len;
 	cache_key_from_question(&p->cur.key, &q);
+	p->cur.key.cd = (flags & DNS_F_CD) != 0;
 	p->cur.ttl = (uint32_t)ttl;
 	p->cur.rcode = rcode;
 	p->cur.negative = negative;
@@ -1131,4 +1146,45 @@ int
 dump_parser_finish(struct dump_parser *p, struct dump_entry *out)
 {
 	return complete(p, out);
+}
+
+/*
+ * The key comes from the template itself, so a record cannot name one
+ * question and carry the answer to another.
+ */
+int
+dump_load_answer(uint8_t *tmpl, size_t len, int negative, struct dump_load *l)
+{
+	struct dns_cursor c;
+	uint8_t name[DNS_NAME_MAX];
+	int tlen, plen, nl;
+
+	memset(&l->key, 0, sizeof(l->key));
+	memset(&l->answer, 0, sizeof(l->answer));
+	if ((tlen = dns_make_template(tmpl, len, &l->info)) < 0)
+		return -EBADMSG;
+	dns_cursor_init(&c, tmpl, (size_t)tlen, DNS_HDR_SIZE);
+	if ((nl = dns_read_name(&c, name)) < 0)
+		return -EBADMSG;
+	l->key.qtype = dns_get16(&c);
+	l->key.qclass = dns_get16(&c);
+	if (c.err)
+		return -EBADMSG;
+	dns_name_fold(name, (size_t)nl);
+	memcpy(l->key.name, name, (size_t)nl);
+	l->key.namelen = (uint8_t)nl;
+	l->key.cd = (get16_at(tmpl + 2) & DNS_F_CD) != 0;
+	l->answer.full = (struct dns_tmpl){ tmpl, (size_t)tlen, l->info.ttl_off, l->info.nttl };
+	l->answer.rcode = l->info.rcode;
+	l->answer.negative = negative != 0;
+	l->answer.ede = DNS_EDE_NONE;
+	if (l->info.dnssec) {
+		plen = dns_strip_dnssec(tmpl, (size_t)tlen, l->plain, sizeof(l->plain),
+		    &l->pinfo);
+		if (plen < 0)
+			return -EBADMSG;
+		l->answer.plain = (struct dns_tmpl){ l->plain, (size_t)plen, l->pinfo.ttl_off,
+			l->pinfo.nttl };
+	}
+	return 0;
 }

@@ -17,6 +17,14 @@
  * same lines behind ";authority " / ";additional ".  TTLs are what is
  * left of them at the moment of the dump; "ttl=" is what is left of the
  * entry.  Every other line starting with ';' is a comment.
+ *
+ * Flags after ttl=: "negative"; "ad", the upstream said AD; "cd", the
+ * entry answers queries with CD set (a key of its own: never served to
+ * CD=0).  A loader that predates a flag drops such an entry as
+ * malformed, which is safe; old dumps load unchanged.  DNSSEC records
+ * are dumped like any other (RFC 3597 hex); the loader makes the plain
+ * twin for clients without DO again (dump_load_answer).  A failure
+ * entry's EDE is not dumped: it lives seconds, and loads without one.
  */
 #ifndef FDTOOL_SERVER_DUMP_H
 #define FDTOOL_SERVER_DUMP_H
@@ -81,5 +89,22 @@ int dump_parser_line(struct dump_parser *p, const char *line, size_t len,
 
 /* End of input: returns 1 with the last entry in *out, or 0. */
 int dump_parser_finish(struct dump_parser *p, struct dump_entry *out);
+
+/*
+ * What load-cache stores for one template read back (made a template
+ * again in place): the key from its question, cd from its header's CD
+ * bit (set by the parser for a "cd" entry), and the answer, with its
+ * plain twin made by dns_strip_dnssec() when it carries DNSSEC records.
+ * The answer points into tmpl and *l.  Returns 0 or -EBADMSG.
+ */
+struct dump_load {
+	struct cache_key key;
+	struct cache_answer answer;
+	struct dns_template_info info;
+	struct dns_template_info pinfo;
+	uint8_t plain[DNS_MSG_MAX];
+};
+
+int dump_load_answer(uint8_t *tmpl, size_t len, int negative, struct dump_load *l);
 
 #endif

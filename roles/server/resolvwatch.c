@@ -29,13 +29,13 @@
 /*
  * A file on the way from path to the real file.  Its directory may not
  * exist yet (/run/systemd/resolve before resolved starts): then wdir is
- * the nearest ancestor that does and wname the component to wait for.
+ * the nearest ancestor that does.
  */
 struct hop {
 	char dir[HOP_PATH_MAX];
 	char base[NAME_MAX + 1];
 	char wdir[HOP_PATH_MAX];	/* "" if nothing on the way exists */
-	char wname[NAME_MAX + 1];	/* "" if dir exists */
+	int wd;				/* wdir's watch, or -1 */
 };
 
 /* Split p into directory ("." or "/" if none) and base name; -ENAMETOOLONG, -EINVAL. */
@@ -70,19 +70,18 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Fill wdir and wname: the directory to watch for this hop. */
+/* Fill wdir: the directory to watch for this hop. */
 static void
 locate(struct hop *h)
 {
-	char cur[HOP_PATH_MAX];
+	char cur[HOP_PATH_MAX], child[NAME_MAX + 1];
 
-	h->wname[0] = '\0';
 	memcpy(h->wdir, h->dir, strlen(h->dir) + 1);
 	/* each step removes a component, so this ends at "/" or "." */
 	while (!is_dir(h->wdir)) {
 		memcpy(cur, h->wdir, strlen(h->wdir) + 1);
 		if (strcmp(cur, "/") == 0 || strcmp(cur, ".") == 0 ||
-		    split(cur, h->wdir, h->wname) < 0) {
+		    split(cur, h->wdir, child) < 0) {
 			h->wdir[0] = '\0';
 			return;
 		}
@@ -136,13 +135,17 @@ hops(const char *path, struct hop h[RESOLVWATCH_HOPS])
 	return n;
 }
 
-/* Watch what hops [from, n) need; what cannot be watched now is skipped. */
+/*
+ * Watch what hops [from, n) need, noting each watch.  Adding a watch on
+ * an inode already watched returns its descriptor and changes nothing,
+ * so this is also how we learn the descriptors.  What cannot be watched
+ * now is skipped (wd -1).
+ */
 static void
-watch_dirs(int fd, const struct hop *h, int from, int n)
+watch_dirs(int fd, struct hop *h, int from, int n)
 {
 	for (int i = from; i < n; i++)
-		if (h[i].wdir[0])
-			(void)inotify_add_watch(fd, h[i].wdir, WATCH_MASK);
+		h[i].wd = h[i].wdir[0] ? inotify_add_watch(fd, h[i].wdir, WATCH_MASK) : -1;
 }
 
 int
@@ -167,10 +170,19 @@ resolvwatch_open(const char *path)
 	return fd;
 }
 
+/* Whether name is one of the components of dir. */
 static int
-name_is(const char *name, size_t nl, const char *want)
+in_path(const char *dir, const char *name, size_t nl)
 {
-	return want[0] != '\0' && strlen(want) == nl && memcmp(want, name, nl) == 0;
+	for (const char *c = dir; *c; ) {
+		size_t cl = strcspn(c, "/");
+
+		if (cl == nl && memcmp(c, name, nl) == 0)
+			return 1;
+		c += cl;
+		c += *c == '/';
+	}
+	return 0;
 }
 
 static int
@@ -184,9 +196,24 @@ concerns(const struct inotify_event *ev, const struct hop *h, int n)
 	if (ev->len == 0)
 		return 0;
 	nl = strnlen(ev->name, ev->len);
-	for (int i = 0; i < n; i++)
-		if (name_is(ev->name, nl, h[i].base) || name_is(ev->name, nl, h[i].wname))
+	for (int i = 0; i < n; i++) {
+		/*
+		 * The file itself, in its own directory (resolved keeps a
+		 * resolv.conf next to stub-resolv.conf that is not ours).
+		 * Without a watch descriptor, any directory will do.
+		 */
+		if (strlen(h[i].base) == nl && memcmp(h[i].base, ev->name, nl) == 0 &&
+		    (h[i].wd < 0 || (ev->wd == h[i].wd && strcmp(h[i].wdir, h[i].dir) == 0)))
 			return 1;
+		/*
+		 * A directory on the way to a link target made, moved or
+		 * removed.  Any component, not just the first missing one
+		 * now: by the time we read the event, more may exist.  A
+		 * false alarm costs one re-read of resolv.conf.
+		 */
+		if (i > 0 && in_path(h[i].dir, ev->name, nl))
+			return 1;
+	}
 	return 0;
 }
 
@@ -201,6 +228,7 @@ resolvwatch_changed(int fd, const char *path)
 	n = hops(path, h);
 	if (n < 0)
 		return n;
+	watch_dirs(fd, h, 0, n);
 	for (int r = 0; r < RESOLVWATCH_READS; r++) {
 		ssize_t len = read(fd, buf, sizeof(buf));
 		const char *p = buf;
@@ -225,11 +253,11 @@ resolvwatch_changed(int fd, const char *path)
 			p += sz;
 		}
 	}
-	/* a made directory, a re-made one or a re-pointed link: watch what is there now */
-	if (changed) {
-		n = hops(path, h);
-		if (n > 0)
-			watch_dirs(fd, h, 0, n);
-	}
+	/*
+	 * A made directory, a re-made one or a re-pointed link: watch what
+	 * is there now, since it may have changed after the watches above.
+	 */
+	if (changed && (n = hops(path, h)) > 0)
+		watch_dirs(fd, h, 0, n);
 	return changed;
 }

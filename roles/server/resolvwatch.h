@@ -11,10 +11,10 @@
  * directory and, if path is a symlink, the directory of each link on the
  * way to the file (up to RESOLVWATCH_HOPS).  Directories, not the file:
  * a watch on the file's inode would be lost when a rename replaces it.
- * A link target whose directory does not exist yet (resolved not running)
- * is not an error; that directory is watched once resolvwatch_changed
- * reports a change and finds it.  Returns the fd or -errno (path's own
- * directory cannot be watched).
+ * A link target whose directory does not exist yet (/run/systemd/resolve
+ * before resolved starts) is not an error: its nearest existing ancestor
+ * is watched for the missing component instead.  Returns the fd, or
+ * -errno if path's own directory cannot be watched.
  */
 #define RESOLVWATCH_HOPS	8
 int resolvwatch_open(const char *path);

@@ -86,8 +86,9 @@ q www.example.test +short >/dev/null	# a cache hit
 ctl get-all >"$WORK/getall.out" 2>"$WORK/getall.err"
 rc=$?
 check "get-all exits 0 ($rc)" test $rc -eq 0
-check "get-all: every line is name<TAB>number" \
-    sh -c '[ -s "$1" ] && ! grep -qvP "^[a-z0-9-]+\t[0-9]+$" "$1"' _ "$WORK/getall.out"
+check "get-all: every line is name<TAB>number (or upstream[ADDR].field<TAB>number)" \
+    sh -c '[ -s "$1" ] && ! grep -qvP "^([a-z0-9-]+|upstream\[[^]\s]+\]\.[a-z-]+)\t[0-9]+$" "$1"' _ "$WORK/getall.out"
+check "get-all: the upstream's health" grep -qP "^upstream\[127\.0\.0\.1:[0-9]+\]\.srtt-ms\t[0-9]+$" "$WORK/getall.out"
 for c in queries-udp cache-hits cache-entries; do
 	check "get-all has $c" grep -qP "^$c\t[0-9]+$" "$WORK/getall.out"
 done
