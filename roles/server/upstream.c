@@ -14,62 +14,10 @@
 #include <unistd.h>
 
 #include "roles/server/siphash.h"
-#include "roles/server/upstream.h"
+#include "roles/server/upstream_impl.h"
 
-enum attempt_state { A_FREE, A_OPEN, A_LATE };
-
-struct attempt {
-	struct watched w;		/* K_UPSTREAM; first: the loop's pointer */
-	struct fetch *f;
-	uint8_t state;			/* enum attempt_state */
-	uint8_t srv;			/* which server of the fetch's set */
-	uint8_t tcp, tcp_writing;
-	uint8_t probe;			/* sent to a server in back-off */
-	uint16_t id;
-	uint32_t set_gen;		/* srv is only meaningful while it matches */
-	uint64_t sent;			/* ms */
-	uint8_t *tcpbuf;
-	size_t tcplen, tcpdone;
-};
-
-struct fetch {
-	struct fetch *hnext;		/* hash chain; the free list when unused */
-	size_t heap_i;
-	uint64_t when;			/* heap key: the earliest of the two below */
-	uint64_t deadline;		/* give up */
-	uint32_t hash;
-	uint8_t set, cd;
-	uint8_t started, max_attempts;
-	uint32_t tried;			/* servers asked, by index */
-	enum dns_ede why;
-	int failed_upstream;
-	struct dns_question q;		/* the first asker's spelling */
-	struct fetch_waiter *waiters, **wtail;
-	unsigned nwaiters;
-	struct attempt att[FETCH_ATTEMPTS];
-};
-
-struct upstreams {
-	struct upstreams_config cfg;
-	int epfd;
-	struct server_counters *stats;
-	upstream_done_fn *done;
-	void *ctx;
-	struct upstream_set sets[UPSTREAM_SETS];
-	struct fetch *pool, *free;
-	struct fetch **buckets;
-	size_t mask;
-	struct fetch **heap;
-	size_t nheap;
-	uint64_t seed[2];
-	uint8_t rnd[256];		/* getrandom() refill for ids */
-	size_t rnd_left;
-	uint8_t buf[DNS_MSG_MAX];	/* one UDP answer */
-	struct dns_template_info info;
-};
-
-static uint16_t
-random16(struct upstreams *u)
+uint16_t
+upstream_random16(struct upstreams *u)
 {
 	uint16_t v;
 
@@ -130,8 +78,8 @@ heap_remove(struct upstreams *u, struct fetch *f)
 }
 
 /* The fetch's next timer: the earliest open attempt's timeout, or the deadline. */
-static void
-reschedule(struct upstreams *u, struct fetch *f)
+void
+fetch_reschedule(struct upstreams *u, struct fetch *f)
 {
 	uint64_t when = f->deadline;
 
@@ -184,14 +132,14 @@ fetch_unhash(struct upstreams *u, struct fetch *f)
 
 /* --- servers: health and choice ------------------------------------------ */
 
-static int
-server_up(const struct upstream *sv)
+int
+upstream_up(const struct upstream *sv)
 {
 	return sv->failures == 0;
 }
 
-static void
-server_answered(struct upstream *sv, uint64_t rtt)
+void
+upstream_answered(struct upstream *sv, uint64_t rtt)
 {
 	uint32_t r8 = (uint32_t)(rtt > 60000 ? 60000 : rtt) * 8;
 
@@ -202,8 +150,8 @@ server_answered(struct upstream *sv, uint64_t rtt)
 	sv->answers++;
 }
 
-static void
-server_timed_out(struct upstream *sv, uint64_t now)
+void
+upstream_timed_out(struct upstream *sv, uint64_t now)
 {
 	uint64_t backoff = UPSTREAM_BACKOFF_MIN;
 
@@ -222,8 +170,8 @@ server_timed_out(struct upstream *sv, uint64_t now)
  * of those in back-off, the one that comes out first; once every server
  * was asked, the same choice over all of them again.
  */
-static int
-pick(const struct upstream_set *set, uint32_t tried)
+int
+upstream_pick(const struct upstream_set *set, uint32_t tried)
 {
 	int best = -1, any = -1;
 
@@ -232,7 +180,7 @@ pick(const struct upstream_set *set, uint32_t tried)
 			const struct upstream *sv = &set->srv[i];
 			if (pass == 0 && (tried & (1u << i)))
 				continue;
-			if (server_up(sv)) {
+			if (upstream_up(sv)) {
 				if (best < 0 || sv->srtt < set->srv[best].srtt)
 					best = (int)i;
 			} else if (any < 0 || sv->down_until < set->srv[any].down_until) {
@@ -243,157 +191,9 @@ pick(const struct upstream_set *set, uint32_t tried)
 	return best >= 0 ? best : any;
 }
 
-/* --- attempts -------------------------------------------------------------- */
-
-static void
-attempt_close(struct attempt *a)
-{
-	if (a->w.fd >= 0)
-		close(a->w.fd);		/* also leaves the epoll set */
-	a->w.fd = -1;
-	free(a->tcpbuf);
-	a->tcpbuf = NULL;
-	a->state = A_FREE;
-}
-
-static struct upstream *
-attempt_server(struct upstreams *u, const struct attempt *a)
-{
-	struct upstream_set *set = &u->sets[a->f->set];
-
-	return a->set_gen == set->gen && a->srv < set->n ? &set->srv[a->srv] : NULL;
-}
-
-/* Close an attempt for good; a probe's server may be probed again. */
-static void
-attempt_retire(struct upstreams *u, struct attempt *a)
-{
-	struct upstream *sv;
-
-	if (a->state == A_FREE)
-		return;
-	if (a->probe && (sv = attempt_server(u, a)))
-		sv->probing = 0;
-	attempt_close(a);
-}
-
-static int
-attempt_socket(struct upstreams *u, struct attempt *a, const struct upstream *sv, int type)
-{
-	struct epoll_event ev = { .events = type == SOCK_STREAM ? EPOLLOUT : EPOLLIN,
-	    .data.ptr = a };
-	int fd = socket(sv->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	/* UDP: a random source port, and the kernel drops datagrams from
-	 * anywhere but the server's address and port */
-	if ((connect(fd, (const struct sockaddr *)&sv->addr, sv->addrlen) != 0 &&
-	    errno != EINPROGRESS) || epoll_ctl(u->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	a->w.fd = fd;
-	return 0;
-}
-
-static int
-attempt_send_udp(struct upstreams *u, struct attempt *a, const struct upstream *sv)
-{
-	uint8_t q[DNS_HDR_SIZE + DNS_NAME_MAX + 4 + 11];
-	size_t n = dns_build_query(q, sizeof(q), a->id, &a->f->q, a->f->cd);
-	int r;
-
-	if (n == 0)
-		return -EINVAL;
-	if ((r = attempt_socket(u, a, sv, SOCK_DGRAM)) < 0)
-		return r;
-	if (send(a->w.fd, q, n, MSG_DONTWAIT) != (ssize_t)n)
-		return -errno;
-	u->stats->upstream_queries++;
-	return 0;
-}
-
-/* After TC: the same server, over TCP, in the same attempt. */
-static int
-attempt_to_tcp(struct upstreams *u, struct attempt *a, const struct upstream *sv)
-{
-	size_t n;
-
-	close(a->w.fd);
-	a->w.fd = -1;
-	a->tcp = 1;
-	if (!a->tcpbuf && !(a->tcpbuf = malloc(DNS_MSG_MAX + 2)))
-		return -ENOMEM;
-	a->id = random16(u);
-	n = dns_build_query(a->tcpbuf + 2, DNS_MSG_MAX, a->id, &a->f->q, a->f->cd);
-	if (n == 0)
-		return -EINVAL;
-	a->tcpbuf[0] = (uint8_t)(n >> 8);
-	a->tcpbuf[1] = (uint8_t)n;
-	a->tcplen = n + 2;
-	a->tcpdone = 0;
-	a->tcp_writing = 1;
-	u->stats->upstream_tcp_queries++;
-	return attempt_socket(u, a, sv, SOCK_STREAM);
-}
-
-static struct attempt *
-attempt_slot(struct upstreams *u, struct fetch *f)
-{
-	struct attempt *late = NULL;
-
-	for (size_t i = 0; i < FETCH_ATTEMPTS; i++) {
-		if (f->att[i].state == A_FREE)
-			return &f->att[i];
-		if (f->att[i].state == A_LATE && (!late || f->att[i].sent < late->sent))
-			late = &f->att[i];
-	}
-	if (late)
-		attempt_retire(u, late);	/* the oldest straggler makes room */
-	return late;
-}
-
-/* Ask server srv of f's set; a socket that cannot even be set up is that server's failure. */
-static int
-attempt_start(struct upstreams *u, struct fetch *f, int srv, int probe, uint64_t now)
-{
-	struct upstream_set *set = &u->sets[f->set];
-	struct upstream *sv = &set->srv[srv];
-	struct attempt *a = attempt_slot(u, f);
-	int r;
-
-	if (!a)
-		return -EBUSY;
-	memset(a, 0, sizeof(*a));
-	a->w = (struct watched){ .kind = K_UPSTREAM, .fd = -1 };
-	a->f = f;
-	a->srv = (uint8_t)srv;
-	a->set_gen = set->gen;
-	a->probe = (uint8_t)probe;
-	a->id = random16(u);
-	a->sent = now;
-	a->state = A_OPEN;
-	f->tried |= 1u << srv;
-	sv->queries++;
-	if (probe)
-		sv->probing = 1;
-	else
-		f->started++;
-	if ((r = attempt_send_udp(u, a, sv)) < 0) {
-		attempt_close(a);
-		sv->errors++;
-		if (probe)
-			sv->probing = 0;
-		f->why = DNS_EDE_NETWORK;
-	}
-	return r;
-}
-
 /* --- finishing ------------------------------------------------------------- */
 
-static void
+void
 fetch_end(struct upstreams *u, struct fetch *f, uint8_t *tmpl, size_t tlen)
 {
 	struct fetch_result res = {
@@ -425,7 +225,7 @@ fetch_start_next(struct upstreams *u, struct fetch *f, uint64_t now)
 	for (size_t i = 0; i < FETCH_ATTEMPTS; i++)
 		open |= f->att[i].state == A_OPEN && !f->att[i].probe;
 	while (!open && f->started < f->max_attempts && set->n > 0) {
-		int srv = pick(set, f->tried);
+		int srv = upstream_pick(set, f->tried);
 		if (srv < 0)
 			break;
 		open = attempt_start(u, f, srv, 0, now) == 0;
@@ -436,7 +236,7 @@ fetch_start_next(struct upstreams *u, struct fetch *f, uint64_t now)
 }
 
 /* With nothing open or late either, the fetch has failed. */
-static void
+void
 fetch_advance(struct upstreams *u, struct fetch *f, uint64_t now)
 {
 	if (!fetch_start_next(u, f, now)) {
@@ -445,159 +245,7 @@ fetch_advance(struct upstreams *u, struct fetch *f, uint64_t now)
 		fetch_end(u, f, NULL, 0);
 		return;
 	}
-	reschedule(u, f);
-}
-
-/* An attempt is over without an answer: a refusal, an error, a bad reply. */
-static void
-attempt_failed(struct upstreams *u, struct attempt *a, enum dns_ede why, uint64_t now)
-{
-	struct fetch *f = a->f;
-	struct upstream *sv = attempt_server(u, a);
-
-	if (sv) {
-		sv->errors++;
-		if (a->probe)
-			sv->probing = 0;
-		/* nobody there (ICMP unreachable, a reset): as bad as silence */
-		if (why == DNS_EDE_NETWORK)
-			server_timed_out(sv, now);
-	}
-	attempt_close(a);
-	f->failed_upstream = 1;
-	if (why == DNS_EDE_REFUSED || !f->why)
-		f->why = why;
-	fetch_advance(u, f, now);
-}
-
-/*
- * A reply to attempt a (a->id and question already matched).  A refusal
- * or failure moves on to the next server; TC moves this attempt to TCP.
- */
-static void
-attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
-    int matched, uint64_t now)
-{
-	struct upstream *sv = attempt_server(u, a);
-	int tlen, rcode = msg[3] & 0x0f;
-
-	if (sv) {
-		server_answered(sv, now - a->sent);
-		if (a->probe)
-			sv->probing = 0;
-	}
-	if (matched == DNS_ANSWER_ERROR) {
-		u->stats->upstream_refused++;
-		attempt_failed(u, a, DNS_EDE_REFUSED, now);
-		return;
-	}
-	/* TC first: a truncated body may be cut mid-record, and is no answer */
-	if (!a->tcp && (msg[2] & (DNS_F_TC >> 8))) {
-		if (!sv || attempt_to_tcp(u, a, sv) < 0) {
-			attempt_failed(u, a, DNS_EDE_NETWORK, now);
-			return;
-		}
-		a->state = A_OPEN;
-		a->sent = now;
-		reschedule(u, a->f);
-		return;
-	}
-	if ((tlen = dns_make_template(msg, len, &u->info)) < 0) {
-		u->stats->upstream_bad++;
-		attempt_failed(u, a, DNS_EDE_NETWORK, now);
-		return;
-	}
-	if (rcode == DNS_RCODE_REFUSED || rcode == DNS_RCODE_NOTIMP ||
-	    rcode == DNS_RCODE_FORMERR || rcode == DNS_RCODE_SERVFAIL) {
-		u->stats->upstream_refused++;
-		attempt_failed(u, a, DNS_EDE_REFUSED, now);
-		return;
-	}
-	fetch_end(u, a->f, msg, (size_t)tlen);
-}
-
-static void
-attempt_udp_readable(struct upstreams *u, struct attempt *a, uint64_t now)
-{
-	for (;;) {
-		ssize_t n = recv(a->w.fd, u->buf, sizeof(u->buf), MSG_DONTWAIT);
-		int m;
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			/* e.g. ECONNREFUSED: nobody listens there */
-			attempt_failed(u, a, DNS_EDE_NETWORK, now);
-			return;
-		}
-		if ((m = dns_answer_matches(u->buf, (size_t)n, a->id, &a->f->q)) == DNS_ANSWER_NO) {
-			u->stats->upstream_mismatched++;
-			continue;
-		}
-		attempt_reply(u, a, u->buf, (size_t)n, m, now);
-		return;
-	}
-}
-
-static void
-attempt_tcp_progress(struct upstreams *u, struct attempt *a, uint64_t now)
-{
-	ssize_t n;
-	size_t want;
-	int m;
-
-	if (a->tcp_writing) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = a };
-		n = send(a->w.fd, a->tcpbuf + a->tcpdone, a->tcplen - a->tcpdone,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			attempt_failed(u, a, DNS_EDE_NETWORK, now);
-			return;
-		}
-		a->tcpdone += (size_t)n;
-		if (a->tcpdone < a->tcplen)
-			return;
-		a->tcp_writing = 0;
-		a->tcplen = a->tcpdone = 0;
-		if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, a->w.fd, &ev) != 0)
-			attempt_failed(u, a, DNS_EDE_NETWORK, now);
-		return;
-	}
-	n = recv(a->w.fd, a->tcpbuf + a->tcpdone, DNS_MSG_MAX + 2 - a->tcpdone, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		attempt_failed(u, a, DNS_EDE_NETWORK, now);
-		return;
-	}
-	a->tcpdone += (size_t)n;
-	if (a->tcpdone < 2)
-		return;
-	want = (size_t)a->tcpbuf[0] << 8 | a->tcpbuf[1];
-	if (a->tcpdone < want + 2)
-		return;
-	if ((m = dns_answer_matches(a->tcpbuf + 2, want, a->id, &a->f->q)) == DNS_ANSWER_NO) {
-		u->stats->upstream_mismatched++;
-		attempt_failed(u, a, DNS_EDE_NETWORK, now);
-		return;
-	}
-	attempt_reply(u, a, a->tcpbuf + 2, want, m, now);
-}
-
-void
-upstreams_dispatch(struct upstreams *u, struct watched *w, uint64_t now_ms)
-{
-	struct attempt *a = (struct attempt *)w;
-
-	/* act on what the socket says, not on a stale event for a reused slot */
-	if (a->w.fd < 0 || a->state == A_FREE)
-		return;
-	if (a->tcp)
-		attempt_tcp_progress(u, a, now_ms);
-	else
-		attempt_udp_readable(u, a, now_ms);
+	fetch_reschedule(u, f);
 }
 
 /* --- timers ---------------------------------------------------------------- */
@@ -629,7 +277,7 @@ upstreams_tick(struct upstreams *u, uint64_t now)
 			a->state = A_LATE;
 			u->stats->upstream_timeouts++;
 			if ((sv = attempt_server(u, a))) {
-				server_timed_out(sv, now);
+				upstream_timed_out(sv, now);
 				if (a->probe)
 					sv->probing = 0;
 			}
@@ -649,10 +297,10 @@ maybe_probe(struct upstreams *u, struct fetch *f, uint64_t now)
 
 	/* with nobody up, the ordinary attempts go to servers in back-off anyway */
 	for (size_t i = 0; i < set->n; i++)
-		someone_up |= server_up(&set->srv[i]);
+		someone_up |= upstream_up(&set->srv[i]);
 	for (size_t i = 0; someone_up && i < set->n; i++) {
 		struct upstream *sv = &set->srv[i];
-		if (!server_up(sv) && !sv->probing && sv->down_until <= now &&
+		if (!upstream_up(sv) && !sv->probing && sv->down_until <= now &&
 		    !(f->tried & (1u << i))) {
 			attempt_start(u, f, (int)i, 1, now);
 			return;
@@ -705,7 +353,7 @@ upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q, i
 		u->free = f;
 		return -ENETUNREACH;
 	}
-	reschedule(u, f);
+	fetch_reschedule(u, f);
 wait:
 	w->next = NULL;
 	*f->wtail = w;
