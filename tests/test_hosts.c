@@ -4,6 +4,7 @@
  * names good and malformed, bad lines, the caps, and a large file.
  */
 #include "roles/server/hosts.h"
+#include "roles/server/resolvconf.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -470,77 +471,15 @@ Test(hosts, file_size_capped)
 	cr_assert_eq(fclose(f), 0);
 	cr_expect_null(hosts_load(path, NULL, &err));
 	cr_expect_eq(err, -EFBIG, "err %d", err);
-	cr_expect_eq(resolvconf_nameservers(path, NULL, 0), -EFBIG);
+	cr_expect_eq(resolvconf_upstreams(path, NULL, NULL, 0, NULL), -EFBIG);
 }
 
-Test(hosts, resolv_conf)
-{
-	static const char text[] =
-	    "# generated\n"
-	    "; also a comment\n"
-	    "search example.org\n"
-	    "nameserver 192.0.2.1\n"
-	    "  nameserver\t2001:db8::53\n"
-	    "nameserver fe80::1%eth0\n"
-	    "nameserver\n"
-	    "nameserver   \n"
-	    "nameserver2 192.0.2.77\n"
-	    "nameservers 192.0.2.78\n"
-	    "#nameserver 192.0.2.99\n"
-	    ";nameserver 192.0.2.98\n"
-	    "nameserver not-an-address\n"
-	    "nameserver 192.0.2.2 # trailing comment\n"
-	    "options ndots:2 edns0\n"
-	    "nameserver 192.0.2.3;x\n"
-	    "nameserver 192.0.2.4\n";
-	static const char *want[] = {
-		"192.0.2.1", "2001:db8::53", "192.0.2.2", "192.0.2.3", "192.0.2.4",
-	};
-	const char *path = put_text("resolv.conf", text);
-	struct endpoint ep[8];
-	char buf[ENDPOINT_STRLEN];
-	int r;
-
-	memset(ep, 0xa5, sizeof(ep));
-	r = resolvconf_nameservers(path, ep, 8);
-	cr_assert_eq(r, 5, "%d nameservers", r);
-	for (int i = 0; i < r; i++) {
-		uint8_t a[16] = { 0 };
-		int fam = strchr(want[i], ':') ? 6 : 4;
-
-		cr_assert_eq(inet_pton(fam == 4 ? AF_INET : AF_INET6, want[i], a), 1);
-		cr_expect_eq(ep[i].family, fam, "%d: family %u", i, ep[i].family);
-		cr_expect_arr_eq(ep[i].addr, a, 16, "%d: %s, not %s", i,
-		    endpoint_format(&ep[i], buf, sizeof(buf)), want[i]);
-		cr_expect_eq(ep[i].proto, FDT_PROTO_BOTH);
-		cr_expect_eq(ep[i].port_lo, 53);
-		cr_expect_eq(ep[i].port_hi, 53);
-	}
-	cr_expect_eq(ep[5].family, 0xa5, "nothing written past the count");
-
-	memset(ep, 0xa5, sizeof(ep));
-	r = resolvconf_nameservers(path, ep, 2);
-	cr_expect_eq(r, 2, "max 2 gave %d", r);
-	cr_expect_eq(ep[1].family, 6);
-	cr_expect_eq(ep[2].family, 0xa5, "nothing written past max");
-
-	cr_expect_eq(resolvconf_nameservers(put_text("empty", ""), ep, 8), 0);
-}
-
-Test(hosts, resolv_conf_missing)
-{
-	char path[128];
-	struct endpoint ep[2];
-
-	snprintf(path, sizeof(path), "%s/absent", dir);
-	cr_expect_eq(resolvconf_nameservers(path, ep, 2), -ENOENT);
-}
-
-/* The upstream form: every usable line, scoped IPv6 included, and a count of the rest. */
+/* Every usable nameserver line, scoped IPv6 included, and a count of the rest. */
 Test(hosts, resolv_conf_upstreams)
 {
 	static const char text[] =
 	    "# generated\n"
+	    "; also a comment\n"
 	    "search example.org\n"
 	    "nameserver 192.0.2.1\n"
 	    "  nameserver\t2001:db8::53\n"
@@ -549,12 +488,15 @@ Test(hosts, resolv_conf_upstreams)
 	    "nameserver fe80::3%nosuchif0\n"		/* skipped: no such interface */
 	    "nameserver\n"				/* skipped: no address */
 	    "nameserver   # nothing\n"		/* skipped */
+	    "nameserver   \n"				/* skipped */
 	    "nameserver not-an-address\n"		/* skipped */
 	    "nameserver 192.0.2.5:5353\n"		/* skipped: not resolv.conf syntax */
 	    "nameserver [2001:db8::5]\n"		/* skipped: nor this */
 	    "nameserver [2001:db8::6]:53\n"		/* skipped */
 	    "nameserver2 192.0.2.77\n"			/* not a nameserver line */
+	    "nameservers 192.0.2.78\n"			/* nor this */
 	    "#nameserver 192.0.2.99\n"
+	    ";nameserver 192.0.2.98\n"
 	    "options ndots:2 edns0\n"
 	    "nameserver 192.0.2.2 # trailing comment\n"
 	    "nameserver ::ffff:192.0.2.3;x\n"		/* used, as IPv4 */
@@ -573,7 +515,7 @@ Test(hosts, resolv_conf_upstreams)
 	memset(ss, 0xa5, sizeof(ss));
 	r = resolvconf_upstreams(path, ss, len, 8, &skipped);
 	cr_assert_eq(r, 6, "%d upstreams", r);
-	cr_expect_eq(skipped, 8, "%zu skipped", skipped);
+	cr_expect_eq(skipped, 9, "%zu skipped", skipped);
 	for (int i = 0; i < r; i++) {
 		cr_expect_str_eq(server_addr_format((struct sockaddr *)&ss[i], buf, sizeof(buf)),
 		    want[i], "%d: %s", i, buf);
@@ -587,7 +529,7 @@ Test(hosts, resolv_conf_upstreams)
 	memset(ss, 0xa5, sizeof(ss));
 	r = resolvconf_upstreams(path, ss, len, 2, &skipped);
 	cr_expect_eq(r, 2);
-	cr_expect_eq(skipped, 12, "8 bad lines and 4 past max: %zu", skipped);
+	cr_expect_eq(skipped, 13, "9 bad lines and 4 past max: %zu", skipped);
 	cr_expect_eq(((uint8_t *)&ss[2])[0], 0xa5, "nothing written past max");
 	cr_expect_eq(resolvconf_upstreams(path, NULL, NULL, 0, NULL), 0, "max 0, no counter");
 

@@ -12,7 +12,7 @@
 #include "common/priv.h"
 #include "roles/options.h"
 #include "roles/roles.h"
-#include "roles/server/hosts.h"
+#include "roles/server/resolvconf.h"
 #include "roles/server/server.h"
 
 enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,

@@ -1,22 +1,17 @@
 /*
  * The hosts file as a read-only table built once per load (start, SIGHUP):
  * names and addresses interned in flat arrays, hashed by index, so that
- * a query costs no allocation.  Also the nameserver lines of resolv.conf.
+ * a query costs no allocation.  resolv.conf is resolvconf.c's.
  */
 #include "roles/server/hosts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "roles/server/zones.h"
+#include "roles/server/hosts_text.h"
 
-#define FILE_MAX	(16u << 20)	/* a hosts file bigger than this is a mistake */
 #define LINE_MAX_LEN	4096
 #define NAME_TEXT_MAX	253		/* presentation form, no trailing dot */
 #define NIL		UINT32_MAX
@@ -114,125 +109,6 @@ rec_hash(uint32_t name, uint32_t addr)
 	uint64_t k = (((uint64_t)name << 32) | addr) * 0x9e3779b97f4a7c15ull;
 
 	return (uint32_t)(k >> 32);
-}
-
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Whole file into a NUL-terminated buffer; *len excludes the NUL. */
-static int
-read_file(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	size_t cap, n = 0;
-	char *buf, *nbuf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0) {
-		e = -errno;
-		close(fd);
-		return e;
-	}
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > FILE_MAX) {
-		close(fd);
-		return -EFBIG;
-	}
-	/* The size is a hint only: the file may change under us. */
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap - 1) {
-			if (cap - 1 > FILE_MAX) {
-				e = -EFBIG;
-				goto fail;
-			}
-			cap = cap * 2 > FILE_MAX + 2 ? FILE_MAX + 2 : cap * 2;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				e = -ENOMEM;
-				goto fail;
-			}
-			buf = nbuf;
-		}
-		r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = -errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > FILE_MAX) {
-		e = -EFBIG;
-		goto fail;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return e;
-}
-
-/* The next line of [*p, end): its bounds, '\n' excluded; 0 at the end. */
-static int
-next_line(const char **p, const char *end, const char **ls, const char **le)
-{
-	const char *nl;
-
-	if (*p >= end)
-		return 0;
-	*ls = *p;
-	nl = memchr(*p, '\n', (size_t)(end - *p));
-	*le = nl ? nl : end;
-	*p = nl ? nl + 1 : end;
-	return 1;
-}
-
-/* The next whitespace-separated token of [*p, end); 0 when none is left. */
-static int
-next_token(const char **p, const char *end, const char **ts, size_t *tn)
-{
-	const char *s = *p, *e;
-
-	while (s < end && is_space(*s))
-		s++;
-	if (s == end)
-		return 0;
-	for (e = s; e < end && !is_space(*e); e++)
-		;
-	*ts = s;
-	*tn = (size_t)(e - s);
-	*p = e;
-	return 1;
-}
-
-/* Where a line's data ends: at a comment character if there is one. */
-static const char *
-strip_comment(const char *ls, const char *le, const char *chars)
-{
-	for (const char *p = ls; p < le; p++)
-		if (*p != '\0' && strchr(chars, *p))
-			return p;
-	return le;
 }
 
 /*
@@ -400,16 +276,16 @@ parse_line(struct hosts *h, const char *ls, const char *le)
 
 	if (le - ls > LINE_MAX_LEN)
 		return 1;
-	le = strip_comment(ls, le, "#");
+	le = text_strip_comment(ls, le, "#");
 	p = ls;
-	if (!next_token(&p, le, &ts, &tn))
+	if (!text_next_token(&p, le, &ts, &tn))
 		return 0;
 	family = parse_addr(ts, tn, a);
 	if (family == 0)
 		return 0;	/* a scoped address means nothing off its link */
 	if (family < 0)
 		return 1;
-	while (next_token(&p, le, &ts, &tn)) {
+	while (text_next_token(&p, le, &ts, &tn)) {
 		names++;
 		n = name_to_wire(ts, tn, wire);
 		if (n < 0 || add_pair(h, family, a, wire, (size_t)n) < 0)
@@ -429,15 +305,15 @@ count_file(const char *buf, size_t len, size_t *ntok, size_t *nbytes, size_t *nl
 	size_t tn;
 
 	*ntok = *nbytes = *nlines = 0;
-	while (next_line(&p, end, &ls, &le)) {
+	while (text_next_line(&p, end, &ls, &le)) {
 		if (le - ls > LINE_MAX_LEN)
 			continue;
-		le = strip_comment(ls, le, "#");
+		le = text_strip_comment(ls, le, "#");
 		q = ls;
-		if (!next_token(&q, le, &ts, &tn))
+		if (!text_next_token(&q, le, &ts, &tn))
 			continue;
 		(*nlines)++;
-		while (next_token(&q, le, &ts, &tn)) {
+		while (text_next_token(&q, le, &ts, &tn)) {
 			(*ntok)++;
 			*nbytes += tn + 2;
 		}
@@ -491,7 +367,7 @@ hosts_load(const char *path, size_t *bad, int *err)
 
 	if (bad)
 		*bad = 0;
-	e = read_file(path, &buf, &len);
+	e = text_read_file(path, &buf, &len);
 	if (e < 0)
 		goto fail;
 	h = calloc(1, sizeof(*h));
@@ -509,7 +385,7 @@ hosts_load(const char *path, size_t *bad, int *err)
 	}
 	p = buf;
 	end = buf + len;
-	while (next_line(&p, end, &ls, &le))
+	while (text_next_line(&p, end, &ls, &le))
 		nbad += parse_line(h, ls, le);
 	free(buf);
 	if (bad)
@@ -676,107 +552,4 @@ hosts_reverse(const struct hosts *h, const uint8_t *name, size_t namelen,
 	n = &h->names[h->addrs[ai].canon];
 	memcpy(out, h->pool + n->off, n->len);
 	return n->len;
-}
-
-/* "nameserver" then whitespace: the keyword, not a prefix of another. */
-static int
-is_nameserver(const char *s, size_t n)
-{
-	static const char kw[] = "nameserver";
-
-	return n == sizeof(kw) - 1 && memcmp(s, kw, n) == 0;
-}
-
-int
-resolvconf_nameservers(const char *path, struct endpoint *out, size_t max)
-{
-	const char *p, *end, *ls, *le, *q, *ts;
-	uint8_t a[16];
-	size_t len, tn, n = 0;
-	char *buf;
-	int e, family;
-
-	e = read_file(path, &buf, &len);
-	if (e < 0)
-		return e;
-	p = buf;
-	end = buf + len;
-	while (n < max && next_line(&p, end, &ls, &le)) {
-		le = strip_comment(ls, le, "#;");
-		q = ls;
-		if (!next_token(&q, le, &ts, &tn) || !is_nameserver(ts, tn))
-			continue;
-		if (!next_token(&q, le, &ts, &tn))
-			continue;
-		/* like the C library, skip what it cannot use and go on */
-		family = parse_addr(ts, tn, a);
-		if (family <= 0)
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].proto = FDT_PROTO_BOTH;
-		out[n].family = (uint8_t)family;
-		memcpy(out[n].addr, a, 16);
-		out[n].port_lo = out[n].port_hi = 53;
-		n++;
-	}
-	free(buf);
-	return (int)n;
-}
-
-/*
- * A nameserver token the C library would also read: brackets and an
- * IPv4 ":port" are server_addr_parse's syntax, not resolv.conf's, and a
- * file other programs read must not mean more to us than to them.
- */
-static int
-libc_syntax(const char *s)
-{
-	const char *colon = strchr(s, ':');
-
-	return s[0] != '[' && (colon == NULL || strchr(colon + 1, ':') != NULL);
-}
-
-int
-resolvconf_upstreams(const char *path, struct sockaddr_storage *out,
-    socklen_t *outlen, size_t max, size_t *skipped)
-{
-	const char *p, *end, *ls, *le, *q, *ts;
-	char tok[INET6_ADDRSTRLEN + 1 + IF_NAMESIZE];
-	struct sockaddr_storage ss;
-	size_t len, tn, n = 0, bad = 0;
-	socklen_t sl;
-	char *buf;
-	int e;
-
-	e = read_file(path, &buf, &len);
-	if (e < 0)
-		return e;
-	p = buf;
-	end = buf + len;
-	while (next_line(&p, end, &ls, &le)) {
-		le = strip_comment(ls, le, "#;");
-		q = ls;
-		if (!next_token(&q, le, &ts, &tn) || !is_nameserver(ts, tn))
-			continue;
-		/* like the C library, skip what cannot be used and go on */
-		if (!next_token(&q, le, &ts, &tn) || tn >= sizeof(tok) ||
-		    memchr(ts, '\0', tn)) {
-			bad++;
-			continue;
-		}
-		memcpy(tok, ts, tn);
-		tok[tn] = '\0';
-		if (!libc_syntax(tok) || server_addr_parse(tok, 53, &ss, &sl, NULL) < 0 ||
-		    n == max) {
-			bad++;
-			continue;
-		}
-		memcpy(&out[n], &ss, sizeof(ss));
-		outlen[n] = sl;
-		n++;
-	}
-	free(buf);
-	if (skipped)
-		*skipped = bad;
-	return (int)n;
 }

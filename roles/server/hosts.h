@@ -1,15 +1,13 @@
 /*
- * Local name data read from files: the hosts file (answered without an
- * upstream) and resolv.conf (where the default upstreams come from).
+ * The hosts file: local names answered without an upstream, forward and
+ * reverse.  resolv.conf, the other file of /etc we read, is resolvconf.h.
  */
 #ifndef FDTOOL_SERVER_HOSTS_H
 #define FDTOOL_SERVER_HOSTS_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
-#include "common/endpoint.h"
 #include "roles/server/dns.h"
 
 struct hosts;
@@ -43,25 +41,5 @@ int hosts_lookup(const struct hosts *h, const uint8_t *name, size_t namelen,
  */
 int hosts_reverse(const struct hosts *h, const uint8_t *name, size_t namelen,
     uint8_t out[DNS_NAME_MAX]);
-
-/*
- * "nameserver" lines of a resolv.conf(5) into out (port 53, proto both),
- * up to max, in file order; IPv6 with a %scope is skipped.  Returns the
- * count or -errno.
- */
-int resolvconf_nameservers(const char *path, struct endpoint *out, size_t max);
-
-/*
- * "nameserver" lines of a resolv.conf(5) as socket addresses (port 53),
- * up to max, in file order, parsed by server_addr_parse: scoped IPv6
- * ("fe80::1%eth0") is used.  The address is written as the C library
- * reads it: no brackets and no ":port".  *skipped (if not NULL) counts
- * the nameserver lines not used -- no address, one that does not parse
- * (an unknown interface, a link-local address without a scope), or past
- * max -- so the caller can say so.  Returns the count or -errno (-ENOENT
- * for a missing file).
- */
-int resolvconf_upstreams(const char *path, struct sockaddr_storage *out,
-    socklen_t *outlen, size_t max, size_t *skipped);
 
 #endif

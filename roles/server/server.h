@@ -79,16 +79,18 @@ struct server {
 	int quit;
 };
 
-/* control.c: the control socket and its commands */
+/* control.c: the control socket, its commands and the counters */
 int server_control_open(struct server *s, uid_t uid, gid_t gid);
 void server_dispatch_control_listen(struct server *s);
 void server_dispatch_control(struct server *s, struct ctl_conn *c);
-void server_dispatch_child(struct server *s, struct child *ch);
-void server_dispatch_loader(struct server *s, struct child *ch);
 void server_control_tick(struct server *s);
 void server_control_close(struct server *s);
 int server_counter_get(const struct server *s, const char *name, uint64_t *v);
 int server_counter_at(const struct server *s, size_t i, const char **name, uint64_t *v);
+
+/* control_jobs.c: dump and load children, the loop's side */
+void server_dispatch_child(struct server *s, struct child *ch);
+void server_dispatch_loader(struct server *s, struct child *ch);
 
 /* upstream_conf.c: upstreams from the options or from resolv.conf */
 int server_socket_address(int fd, struct sockaddr_storage *ss);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "roles/server/resolvconf.h"
 #include "roles/server/resolvwatch.h"
 #include "roles/server/server.h"
 

@@ -1,0 +1,40 @@
+/*
+ * What the control socket's files share: control.c (peers, commands)
+ * calls control_jobs.c (dumps and loads), which calls control_child.c
+ * (what a job's child runs); both answer through control_conn.c.
+ */
+#ifndef FDTOOL_SERVER_CONTROL_H
+#define FDTOOL_SERVER_CONTROL_H
+
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include "roles/server/server.h"
+
+#define PROGRESS_EVERY_MS	1000
+
+/* control_conn.c: a client's connection */
+void ctl_close(struct ctl_conn *c);
+void ctl_reply(struct ctl_conn *c, int status, uint64_t value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * control_jobs.c: dumps and loads, the loop's side.  ctl_dump and
+ * ctl_load take the client's descriptor (closed, whatever happens).
+ */
+void control_jobs_init(struct server *s);
+void ctl_dump(struct server *s, struct ctl_conn *c, int fd);
+void ctl_load(struct server *s, struct ctl_conn *c, int fd);
+void control_jobs_tick(struct server *s);
+void control_jobs_close(struct server *s);
+
+/*
+ * control_child.c: a forked child's whole life; neither returns.  A dump
+ * writes to out and answers on conn.  A loader reads in and sends the
+ * loop records on feed: 'E' ttl(4) negative(1) template..., or
+ * 'D' entries(8) expired(8) malformed(8) at the end.
+ */
+noreturn void control_dump_child(const struct server *s, int out, int conn, uint32_t id);
+noreturn void control_loader_child(int in, int feed);
+
+#endif
