@@ -19,9 +19,8 @@ fail(const char **why, const char *text)
 	return -EINVAL;
 }
 
-/* A decimal port 1..65535, the whole of [s, end). */
-static int
-parse_port(const char *s, const char *end, uint16_t *port)
+int
+endpoint_parse_port(const char *s, const char *end, uint16_t *port)
 {
 	unsigned long v = 0;
 
@@ -46,8 +45,8 @@ parse_ports(const char *s, unsigned flags, struct endpoint *ep, const char **why
 
 	if (dash && (flags & ENDPOINT_NO_RANGE))
 		return fail(why, "a port range is not allowed here");
-	if (parse_port(s, dash ? dash : end, &ep->port_lo) < 0 ||
-	    (dash && parse_port(dash + 1, end, &ep->port_hi) < 0))
+	if (endpoint_parse_port(s, dash ? dash : end, &ep->port_lo) < 0 ||
+	    (dash && endpoint_parse_port(dash + 1, end, &ep->port_hi) < 0))
 		return fail(why, "port must be a number from 1 to 65535");
 	if (!dash)
 		ep->port_hi = ep->port_lo;

@@ -35,6 +35,9 @@ struct endpoint {
 int endpoint_parse(const char *s, unsigned flags, uint16_t default_port,
     struct endpoint *ep, const char **why);
 
+/* A decimal port 1..65535, the whole of [s, end): 0 or -EINVAL. */
+int endpoint_parse_port(const char *s, const char *end, uint16_t *port);
+
 /* "both:[::1]:53" or "udp:127.0.0.1:8053-8060"; returns buf. */
 char *endpoint_format(const struct endpoint *ep, char *buf, size_t size);
 

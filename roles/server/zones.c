@@ -3,6 +3,7 @@
  * is of operator input or of names already checked by dns.c, into fixed
  * buffers; nothing here allocates or logs.
  */
+#include "common/endpoint.h"
 #include "roles/server/zones.h"
 
 #include <arpa/inet.h>
@@ -23,29 +24,6 @@ fail(const char **why, const char *text)
 	if (why)
 		*why = text;
 	return -EINVAL;
-}
-
-/*
- * A decimal port 1..65535, the whole of s.  The twin of endpoint.c's
- * (static there; worth sharing once both files settle).
- */
-static int
-parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 5)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -EINVAL;
-	*port = (uint16_t)v;
-	return 0;
 }
 
 /*
@@ -152,7 +130,7 @@ server_addr_parse(const char *s, uint16_t default_port,
 			return -EINVAL;
 		family = AF_INET6;
 	}
-	if (ports && parse_port(ports, &port) < 0)
+	if (ports && endpoint_parse_port(ports, ports + strlen(ports), &port) < 0)
 		return fail(why, "port must be a number from 1 to 65535");
 	if (port == 0)
 		return fail(why, "missing ':port'");
