@@ -526,3 +526,123 @@ Test(resolve, serve_stale_when_upstreams_fail)
 	cr_assert_eq(ede_code(got[1].msg, got[1].len), 3);
 	cr_assert_eq(stats.stale_answers, 1);
 }
+
+Test(resolve, a_dead_server_is_probed_once_per_back_off_not_per_miss)
+{
+	uint8_t imm[512];
+	int dead, live;
+
+	setup_with(2, 100, 3000, 0);
+	ask("first.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	run(20);
+	dead = fake_read(0) ? 0 : 1;
+	live = 1 - dead;
+	if (dead == 1)
+		fake_read(1);
+	wait_queries(live, 1, 300);	/* after the first one timed out */
+	fake_answer(live, 0, 1, 60, 0);
+	run(20);
+	/* past the first back-off (1 s): misses keep coming, the live one answers each */
+	run(1100);
+	for (int i = 0; i < 10; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%d.example.", i);
+		ask(name, DNS_TYPE_A, DNS_CLASS_IN, (uint16_t)(10 + i), 10 + i, imm, sizeof(imm));
+		run(5);
+		fake_read(live);
+		fake_answer(live, 0, 1, 60, 0);
+		run(5);
+	}
+	fake_read(dead);
+	cr_assert_eq(ngot, 11);
+	cr_assert_eq(fakes[dead].seen, 2, "the dead server: the first query and one probe, "
+	    "not a copy of every miss (saw %d)", fakes[dead].seen);
+}
+
+Test(resolve, a_reload_keeps_what_was_learnt_about_each_server)
+{
+	uint8_t imm[512];
+	struct upstreams *u;
+	const struct upstream_set *set;
+	struct sockaddr_storage rev[2];
+	socklen_t len[2];
+	int dead;
+
+	setup_with(2, 100, 3000, 0);
+	ask("one.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	run(20);
+	dead = fake_read(0) ? 0 : 1;
+	run(150);			/* it timed out: in back-off now */
+	u = resolver_upstreams(res);
+	set = upstreams_get_set(u, 0);
+	cr_assert_gt(set->srv[dead].failures, 0);
+	/* the same two, the other way round */
+	rev[0] = fakes[1].addr;
+	len[0] = fakes[1].len;
+	rev[1] = fakes[0].addr;
+	len[1] = fakes[0].len;
+	cr_assert_eq(upstreams_set(u, 0, rev, len, 2), 0);
+	cr_assert_gt(set->srv[1 - dead].failures, 0, "the dead one is still known as dead");
+	cr_assert_eq(memcmp(&set->srv[1 - dead].addr, &fakes[dead].addr, fakes[dead].len), 0);
+	cr_assert_eq(set->srv[dead].failures, 0);
+}
+
+Test(resolve, a_server_that_refuses_is_asked_after_the_others)
+{
+	uint8_t imm[512];
+	int refuser;
+
+	setup_with(2, 1000, 3000, 0);
+	ask("r0.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	run(20);
+	refuser = fake_read(0) ? 0 : 1;
+	if (refuser == 1)
+		fake_read(1);
+	fake_answer(refuser, DNS_RCODE_REFUSED, 0, 0, 0);
+	run(20);
+	cr_assert_eq(fake_read(1 - refuser), 1);
+	fake_answer(1 - refuser, 0, 1, 60, 0);
+	run(20);
+	for (int i = 1; i <= 5; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "r%d.example.", i);
+		ask(name, DNS_TYPE_A, DNS_CLASS_IN, (uint16_t)(10 + i), 10 + i, imm, sizeof(imm));
+		run(10);
+		cr_assert_eq(fake_read(1 - refuser), 1, "miss %d went to the server that answers", i);
+		fake_answer(1 - refuser, 0, 1, 60, 0);
+		run(10);
+	}
+	cr_assert_eq(fake_read(refuser), 0, "the refuser was not asked again");
+	cr_assert_eq(ngot, 6);
+}
+
+Test(resolve, stale_data_is_served_after_the_client_response_timer, .timeout = 30)
+{
+	uint8_t imm[512];
+	struct timespec t0, t1;
+	long ms;
+
+	setup_with(1, 500, 5000, 3600);
+	ask("sw.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	wait_queries(0, 1, 200);
+	fake_answer(0, 0, 1, 1, 0);
+	run(20);
+	cr_assert_eq(ngot, 1);
+	sleep(2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ask("sw.example.", DNS_TYPE_A, DNS_CLASS_IN, 2, 2, imm, sizeof(imm)),
+	    RESOLVER_PENDING);
+	while (ngot < 2) {
+		run(10);
+		fake_read(0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		cr_assert_lt(t1.tv_sec - t0.tv_sec, 4, "no answer within 4 s");
+	}
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_assert_geq(ms, 1700, "stale only after the client response timer (%ld ms)", ms);
+	cr_assert_leq(ms, 2300, "stale by the client response timer, not the deadline (%ld ms)", ms);
+	cr_assert_eq(ede_code(got[1].msg, got[1].len), 3);
+	/* the upstreams are down now: the next one is stale at once */
+	cr_assert_gt(ask("sw.example.", DNS_TYPE_A, DNS_CLASS_IN, 3, 3, imm, sizeof(imm)), 0);
+	cr_assert_eq(imm[7], 1, "the stale answer, at once");
+}

@@ -207,6 +207,24 @@ ctl_wipe(struct server *s, struct ctl_conn *c, const char *text)
 	ctl_reply(c, 0, gone, "wiped %zu entries", gone);
 }
 
+/*
+ * quit-nicely: no new clients.  The UDP sockets stay open, only unwatched:
+ * the answers still upstream go out through them (and a closed number
+ * could be reused by an upstream socket meanwhile).
+ */
+static void
+stop_listening(struct server *s)
+{
+	for (size_t i = 0; i < s->nudp; i++)
+		if (s->udp[i].fd >= 0)
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->udp[i].fd, NULL);
+	for (size_t i = 0; i < s->ntcp; i++)
+		if (s->tcp[i].fd >= 0) {
+			close(s->tcp[i].fd);
+			s->tcp[i].fd = -1;
+		}
+}
+
 static void
 ctl_command(struct server *s, struct ctl_conn *c, const struct fdt_msg *m, int fd)
 {
@@ -258,6 +276,7 @@ ctl_command(struct server *s, struct ctl_conn *c, const struct fdt_msg *m, int f
 		log_info("quit-nicely, asked by pid %d uid %u", (int)c->pid, (unsigned)c->uid);
 		ctl_reply(c, 0, 0, "stopping once the queries in flight are answered");
 		if (!s->quit_nicely) {
+			stop_listening(s);
 			s->quit_nicely = 1;
 			s->quit_deadline = s->clock.ms + s->cfg.query_timeout_ms + 1000;
 		}
@@ -311,16 +330,6 @@ server_control_tick(struct server *s)
 {
 	control_jobs_tick(s);
 	if (s->quit_nicely) {
-		for (size_t i = 0; i < s->nudp; i++)
-			if (s->udp[i].fd >= 0) {
-				close(s->udp[i].fd);
-				s->udp[i].fd = -1;
-			}
-		for (size_t i = 0; i < s->ntcp; i++)
-			if (s->tcp[i].fd >= 0) {
-				close(s->tcp[i].fd);
-				s->tcp[i].fd = -1;
-			}
 		if (upstreams_inflight(resolver_upstreams(s->resolver)) == 0 ||
 		    s->clock.ms >= s->quit_deadline)
 			s->quit = 1;

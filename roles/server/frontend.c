@@ -218,12 +218,21 @@ conn_close(struct frontend *s, struct tcp_conn *c)
 	s->nconns--;
 }
 
+/*
+ * Whether to read from it: not after its end of stream, not at the
+ * in-flight cap (the kernel's buffers push back), not with a full buffer.
+ */
+static int
+conn_reading(const struct tcp_conn *c)
+{
+	return !c->eof && c->inflight < SERVER_TCP_INFLIGHT && c->inlen < sizeof(c->in);
+}
+
 /* Read while it sends; write while replies wait. */
 static int
 conn_events(struct frontend *s, struct tcp_conn *c)
 {
-	int reading = !c->eof && c->inflight < SERVER_TCP_INFLIGHT &&
-	    c->inlen < sizeof(c->in);
+	int reading = conn_reading(c);
 	struct epoll_event ev = {
 		.events = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->outlen ? EPOLLOUT : 0),
 		.data.ptr = c,
@@ -434,9 +443,11 @@ frontend_dispatch_tcp_client(struct frontend *s, struct watched *w, uint32_t eve
 		return;
 	if ((events & EPOLLOUT) && conn_flush(s, c) < 0)
 		return;
-	if (c->eof) {
+	if (!conn_reading(c)) {
+		/* a wake-up for writing, or one it cannot stop sending (HUP
+		 * and ERR come whatever we ask for): gone both ways is closed */
 		if (events & (EPOLLHUP | EPOLLERR))
-			conn_close(s, c);	/* gone both ways */
+			conn_close(s, c);
 		return;
 	}
 	n = recv(c->w.fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);

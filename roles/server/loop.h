@@ -24,6 +24,7 @@
 #define SERVER_MAX_FORWARD_ZONES 32
 #define SERVER_SERVFAIL_TTL	5	/* seconds: RFC 9520 wants 1 s to 5 min */
 #define SERVER_STALE_TTL	30	/* RFC 8767 4 */
+#define SERVER_STALE_WAIT_MS	1800	/* RFC 8767 5: the client response timer */
 
 enum server_kind {
 	K_UDP_LISTEN, K_TCP_LISTEN, K_TCP_CLIENT, K_UPSTREAM, K_SIGNAL,

@@ -73,17 +73,25 @@ hosts_answer(const struct resolver *r, const struct dns_query *q, uint8_t *out, 
 	    family == 6 ? 16 : 4, (size_t)n);
 }
 
-/* As hosts_answer(), truncated (TC, no records) when it does not fit. */
+/*
+ * As hosts_answer(), built whole first (in our own buffer: a name of ours
+ * must never fall through to an upstream because the answer was big),
+ * then truncated (TC, no records) when it does not fit the client.
+ */
 static size_t
-answer_from_hosts(const struct resolver *r, const struct dns_query *q, size_t max,
+answer_from_hosts(struct resolver *r, const struct dns_query *q, size_t max,
     uint8_t *out, size_t cap)
 {
-	size_t n = hosts_answer(r, q, out, cap);
+	size_t n = hosts_answer(r, q, r->reply, sizeof(r->reply));
 
-	if (n > max) {
+	if (n == 0)
+		return 0;
+	if (n > max || n > cap) {
 		n = dns_build_answer(out, cap, q, q->q.qtype, 0, NULL, 0, 0);
 		if (n)
 			out[2] |= DNS_F_TC >> 8;
+	} else {
+		memcpy(out, r->reply, n);
 	}
 	if (n)
 		out[2] &= (uint8_t)~(DNS_F_AA >> 8);	/* we are nobody's authority */
@@ -118,10 +126,16 @@ clamp_record_ttls(uint32_t max_ttl, uint8_t *tmpl, const struct dns_template_inf
 }
 
 static void
-key_for(struct cache_key *k, const struct dns_query *q)
+key_of(struct cache_key *k, const struct dns_question *q, int cd)
 {
-	cache_key_from_question(k, &q->q);
-	k->cd = (q->flags & DNS_F_CD) != 0;
+	cache_key_from_question(k, q);
+	k->cd = (uint8_t)cd;
+}
+
+static int
+query_cd(const struct dns_query *q)
+{
+	return (q->flags & DNS_F_CD) != 0;
 }
 
 static size_t
@@ -154,32 +168,37 @@ waiter_done(struct resolver *r, struct waiter *w, const uint8_t *msg, size_t len
 
 /* An expired answer we may still give (RFC 8767), never an expired failure. */
 static const struct cache_entry *
-stale_entry(struct resolver *r, const struct dns_query *q)
+stale_entry(struct resolver *r, const struct cache_key *k)
 {
 	const struct cache_entry *e;
-	struct cache_key k;
 
 	if (!r->cfg->serve_stale)
 		return NULL;
-	key_for(&k, q);
-	e = cache_lookup_stale(r->cache, &k, r->clock->s);
+	e = cache_lookup_stale(r->cache, k, r->clock->s);
 	return e && e->rcode != DNS_RCODE_SERVFAIL ? e : NULL;
 }
 
-/* The failure answer: stale data if allowed, else SERVFAIL saying why. */
+/*
+ * The failure answer: stale data if allowed, else SERVFAIL saying why.
+ * A refresh nobody waited for leaves the stale data be; waiters handed
+ * back early (the fetch runs on) get no failure cached either.
+ */
 static void
 fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result *res)
 {
-	const struct cache_entry *e = stale_entry(r, &list->q);
+	const struct cache_entry *e;
 	struct cache_key k;
-	struct dns_query plain = list->q;
+	struct dns_query plain;
 	struct dns_template_info info;
 	struct cache_answer a = { .rcode = DNS_RCODE_SERVFAIL, .ede = res->why };
 	uint8_t msg[DNS_HDR_SIZE + DNS_NAME_MAX + 4];
 	size_t n;
 	int tlen;
 
-	if (e) {
+	if (!list)
+		return;
+	key_of(&k, res->q, res->cd);
+	if ((e = stale_entry(r, &k))) {
 		for (struct waiter *w = list, *next; w; w = next) {
 			next = (struct waiter *)(void *)w->link.next;
 			r->stats->stale_answers++;
@@ -189,13 +208,13 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 		return;
 	}
 	/* remembered (RFC 9520) only if the upstreams failed us, not our sockets */
-	key_for(&k, &list->q);
+	plain = list->q;
 	plain.edns = 0;		/* the template carries no OPT: each client gets its own */
 	plain.flags &= (uint16_t)~DNS_F_CD;
 	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
 	if (n && (tlen = dns_make_template(msg, n, &info)) >= 0) {
 		a.full = (struct dns_tmpl){ msg, (size_t)tlen, info.ttl_off, info.nttl };
-		if (res->failed_upstream)
+		if (res->failed_upstream && !res->early)
 			cache_insert(r->cache, &k, &a, SERVER_SERVFAIL_TTL, r->clock->s);
 	}
 	for (struct waiter *w = list, *next; w; w = next) {
@@ -217,8 +236,6 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 	uint32_t ttl = 0;
 	int plen;
 
-	if (!list)
-		return;
 	if (!res->tmpl) {
 		fetch_failed(r, list, res);
 		return;
@@ -231,7 +248,7 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 		    r->pinfo.nttl };
 	if (info->cacheable && (!info->dnssec || a.plain.data))
 		ttl = clamp_ttl(r->cfg, info->ttl);
-	key_for(&k, &list->q);
+	key_of(&k, res->q, res->cd);
 	cache_insert(r->cache, &k, &a, ttl, r->clock->s);
 
 	for (struct waiter *w = list, *next; w; w = next) {
@@ -267,30 +284,46 @@ upstream_set_for(const struct resolver *r, const struct dns_question *q, int *zo
 	return z >= 0 ? (size_t)z + 1 : 0;
 }
 
+/*
+ * A miss.  With stale data in hand (--serve-stale) the client waits at
+ * most RFC 8767's client response timer, and not at all while every
+ * upstream of the set is down: it gets the stale answer, and a refresh
+ * runs on without it.
+ */
 static ssize_t
 ask_upstream(struct resolver *r, const struct dns_query *q, size_t set,
     const struct client *cl, int tcp, uint8_t *out, size_t cap)
 {
 	struct waiter *w = r->free;
 	const struct cache_entry *e;
+	struct cache_key k;
 	int err;
 
+	key_of(&k, &q->q, query_cd(q));
+	e = stale_entry(r, &k);
+	if (e && upstreams_set_down(r->up, set)) {
+		upstreams_fetch(r->up, set, &q->q, query_cd(q), NULL, 0, r->clock->ms);
+		r->stats->stale_answers++;
+		return (ssize_t)render_entry(r, e, q, tcp, 1, out, cap);
+	}
 	if (!w) {
 		r->stats->pending_full++;
-		return (ssize_t)dns_build_error(out, cap, q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
+		err = -EAGAIN;
+		goto failed;
 	}
 	r->free = w->free_next;
 	w->cl = *cl;
 	w->q = *q;
 	w->tcp = tcp;
-	if ((err = upstreams_fetch(r->up, set, &q->q, (q->flags & DNS_F_CD) != 0, &w->link,
-	    r->clock->ms)) == 0)
+	if ((err = upstreams_fetch(r->up, set, &q->q, query_cd(q), &w->link,
+	    e ? SERVER_STALE_WAIT_MS : 0, r->clock->ms)) == 0)
 		return RESOLVER_PENDING;
 	w->free_next = r->free;
 	r->free = w;
 	if (err == -EAGAIN)
 		r->stats->pending_full++;
-	if ((e = stale_entry(r, q))) {
+failed:
+	if (e) {
 		r->stats->stale_answers++;
 		return (ssize_t)render_entry(r, e, q, tcp, 1, out, cap);
 	}
@@ -339,7 +372,7 @@ resolver_query(struct resolver *r, const uint8_t *pkt, size_t len,
 		return (ssize_t)dns_build_local_nxdomain(out, cap, &q, q.q.name + zone_off,
 		    q.q.namelen - zone_off);
 	}
-	key_for(&k, &q);
+	key_of(&k, &q.q, query_cd(&q));
 	if ((e = cache_lookup(r->cache, &k, r->clock->s))) {
 		r->stats->cache_hits++;
 		return (ssize_t)render_entry(r, e, &q, tcp, 0, out, cap);

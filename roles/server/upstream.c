@@ -83,6 +83,8 @@ fetch_reschedule(struct upstreams *u, struct fetch *f)
 {
 	uint64_t when = f->deadline;
 
+	if (f->early && f->waiters && f->early < when)
+		when = f->early;
 	for (size_t i = 0; i < FETCH_ATTEMPTS; i++)
 		if (f->att[i].state == A_OPEN && f->att[i].sent + u->cfg.attempt_ms < when)
 			when = f->att[i].sent + u->cfg.attempt_ms;
@@ -146,29 +148,69 @@ upstream_answered(struct upstream *sv, uint64_t rtt)
 	/* RFC 6298's smoothing (alpha 1/8) on a ms x 8 fixed point */
 	sv->srtt = sv->srtt ? sv->srtt - sv->srtt / 8 + r8 / 8 : (r8 ? r8 : 1);
 	sv->failures = 0;
+	sv->refusals = 0;
 	sv->down_until = 0;
 	sv->answers++;
+}
+
+/* A reply that helps nobody: alive, but asked after those that answer. */
+void
+upstream_refused(struct upstream *sv, uint64_t rtt)
+{
+	upstream_answered(sv, rtt);
+	sv->answers--;
+	if (sv->refusals < UINT32_MAX)
+		sv->refusals++;
+}
+
+uint64_t
+upstream_backoff(uint32_t n)
+{
+	uint64_t backoff = UPSTREAM_BACKOFF_MIN;
+
+	for (uint32_t i = 1; i < n && backoff < UPSTREAM_BACKOFF_MAX; i++)
+		backoff *= 2;
+	return backoff > UPSTREAM_BACKOFF_MAX ? UPSTREAM_BACKOFF_MAX : backoff;
 }
 
 void
 upstream_timed_out(struct upstream *sv, uint64_t now)
 {
-	uint64_t backoff = UPSTREAM_BACKOFF_MIN;
-
 	sv->timeouts++;
 	if (sv->failures < 32)
 		sv->failures++;
-	for (uint32_t i = 1; i < sv->failures && backoff < UPSTREAM_BACKOFF_MAX; i++)
-		backoff *= 2;
-	if (backoff > UPSTREAM_BACKOFF_MAX)
-		backoff = UPSTREAM_BACKOFF_MAX;
-	sv->down_until = now + backoff;
+	sv->down_until = now + upstream_backoff(sv->failures);
 }
 
 /*
- * The next server to ask: the fastest healthy one not asked yet; else,
- * of those in back-off, the one that comes out first; once every server
- * was asked, the same choice over all of them again.
+ * A probe that nobody waited for to the end (another server answered
+ * first): no verdict, but no new probe before another back-off either,
+ * or a dead server would get a copy of every miss.
+ */
+void
+upstream_probe_unanswered(struct upstream *sv, uint64_t sent, uint64_t now,
+    unsigned attempt_ms)
+{
+	if (now - sent >= attempt_ms) {
+		upstream_timed_out(sv, now);
+		return;
+	}
+	sv->down_until = now + upstream_backoff(sv->failures);
+}
+
+/* Which of two healthy servers to ask first: fewer refusals, then faster. */
+static int
+better(const struct upstream *a, const struct upstream *b)
+{
+	if ((a->refusals > 0) != (b->refusals > 0))
+		return a->refusals == 0;
+	return a->srtt < b->srtt;
+}
+
+/*
+ * The next server to ask: the best healthy one not asked yet; else, of
+ * those in back-off, the one that comes out first; once every server was
+ * asked, the same choice over all of them again.
  */
 int
 upstream_pick(const struct upstream_set *set, uint32_t tried)
@@ -181,7 +223,7 @@ upstream_pick(const struct upstream_set *set, uint32_t tried)
 			if (pass == 0 && (tried & (1u << i)))
 				continue;
 			if (upstream_up(sv)) {
-				if (best < 0 || sv->srtt < set->srv[best].srtt)
+				if (best < 0 || better(sv, &set->srv[best]))
 					best = (int)i;
 			} else if (any < 0 || sv->down_until < set->srv[any].down_until) {
 				any = (int)i;
@@ -197,6 +239,7 @@ void
 fetch_end(struct upstreams *u, struct fetch *f, uint8_t *tmpl, size_t tlen)
 {
 	struct fetch_result res = {
+		.q = &f->q, .cd = f->cd,
 		.tmpl = tmpl, .tlen = tlen, .info = &u->info,
 		.why = f->why ? f->why : DNS_EDE_TIMEOUT,
 		.failed_upstream = f->failed_upstream,
@@ -212,6 +255,23 @@ fetch_end(struct upstreams *u, struct fetch *f, uint8_t *tmpl, size_t tlen)
 	f->waiters = NULL;
 	f->hnext = u->free;
 	u->free = f;
+}
+
+/* The waiters' early time came first: they go, the fetch stays. */
+static void
+fetch_early(struct upstreams *u, struct fetch *f)
+{
+	struct fetch_result res = {
+		.q = &f->q, .cd = f->cd, .info = &u->info,
+		.why = f->why ? f->why : DNS_EDE_TIMEOUT, .early = 1,
+	};
+	struct fetch_waiter *w = f->waiters;
+
+	f->early = 0;
+	f->waiters = NULL;
+	f->wtail = &f->waiters;
+	f->nwaiters = 0;
+	u->done(u->ctx, w, &res);
 }
 
 /* Start attempts until one is open or none is left; whether any is still out. */
@@ -259,6 +319,7 @@ upstreams_next_deadline(const struct upstreams *u)
 void
 upstreams_tick(struct upstreams *u, uint64_t now)
 {
+	u->now = now;
 	while (u->nheap && u->heap[0]->when <= now) {
 		struct fetch *f = u->heap[0];
 		if (f->deadline <= now) {
@@ -268,6 +329,8 @@ upstreams_tick(struct upstreams *u, uint64_t now)
 			fetch_end(u, f, NULL, 0);
 			continue;
 		}
+		if (f->early && f->early <= now && f->waiters)
+			fetch_early(u, f);
 		for (size_t i = 0; i < FETCH_ATTEMPTS; i++) {
 			struct attempt *a = &f->att[i];
 			struct upstream *sv;
@@ -310,15 +373,18 @@ maybe_probe(struct upstreams *u, struct fetch *f, uint64_t now)
 
 int
 upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q, int cd,
-    struct fetch_waiter *w, uint64_t now)
+    struct fetch_waiter *w, unsigned early_ms, uint64_t now)
 {
 	uint32_t h;
 	struct fetch *f;
 
+	u->now = now;
 	if (set >= UPSTREAM_SETS || u->sets[set].n == 0)
 		return -ENOENT;
 	h = fetch_hash(u, q, cd, set);
 	if ((f = fetch_find(u, h, q, cd, set))) {
+		if (!w)
+			return 0;	/* a refresh of what is being fetched anyway */
 		if (f->nwaiters >= FETCH_WAITERS)
 			return -EAGAIN;
 		u->stats->coalesced++;
@@ -336,6 +402,8 @@ upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q, i
 	f->q = *q;
 	f->deadline = now + u->cfg.deadline_ms;
 	f->when = f->deadline;
+	if (early_ms && early_ms < u->cfg.deadline_ms)
+		f->early = now + early_ms;
 	f->max_attempts = (uint8_t)(u->sets[set].n < 2 ? 2 : u->sets[set].n);
 	f->wtail = &f->waiters;
 	f->hnext = u->buckets[h & u->mask];
@@ -353,39 +421,64 @@ upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q, i
 		u->free = f;
 		return -ENETUNREACH;
 	}
-	fetch_reschedule(u, f);
 wait:
-	w->next = NULL;
-	*f->wtail = w;
-	f->wtail = &w->next;
-	f->nwaiters++;
+	if (w) {
+		w->next = NULL;
+		*f->wtail = w;
+		f->wtail = &w->next;
+		f->nwaiters++;
+	}
+	fetch_reschedule(u, f);
 	return 0;
 }
 
+int
+upstreams_set_down(const struct upstreams *u, size_t set)
+{
+	const struct upstream_set *us = &u->sets[set];
+
+	for (size_t i = 0; i < us->n; i++)
+		if (upstream_up(&us->srv[i]))
+			return 0;
+	return us->n > 0;
+}
+
 /* --- sets ------------------------------------------------------------------ */
+
+static int
+same_addr(const struct upstream *sv, const struct sockaddr_storage *addr, socklen_t len)
+{
+	return sv->addrlen == len && memcmp(&sv->addr, addr, len) == 0;
+}
 
 int
 upstreams_set(struct upstreams *u, size_t i, const struct sockaddr_storage *addr,
     const socklen_t *len, size_t n)
 {
+	struct upstream old[UPSTREAM_MAX];
 	struct upstream_set *set;
+	size_t nold;
+	int same;
 
 	if (i >= UPSTREAM_SETS || n > UPSTREAM_MAX)
 		return -EINVAL;
 	set = &u->sets[i];
+	nold = set->n;
+	memcpy(old, set->srv, sizeof(old));
+	same = n == nold;
 	for (size_t k = 0; k < n; k++) {
 		/* a server that stays keeps what we learnt about it */
 		struct upstream keep = { .addr = addr[k], .addrlen = len[k] };
-		for (size_t j = 0; j < set->n; j++)
-			if (set->srv[j].addrlen == len[k] &&
-			    memcmp(&set->srv[j].addr, &addr[k], len[k]) == 0) {
-				keep = set->srv[j];
-				keep.probing = 0;
-			}
+		for (size_t j = 0; j < nold; j++)
+			if (same_addr(&old[j], &addr[k], len[k]))
+				keep = old[j];
+		same &= k < nold && same_addr(&old[k], &addr[k], len[k]);
 		set->srv[k] = keep;
 	}
 	set->n = n;
-	set->gen++;
+	/* attempts in flight name their server by index: only a new list moves them */
+	if (!same)
+		set->gen++;
 	return 0;
 }
 

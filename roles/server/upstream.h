@@ -29,10 +29,14 @@ struct upstream {
 	socklen_t addrlen;
 	uint32_t srtt;		/* smoothed RTT, ms x 8; 0: never measured */
 	uint32_t failures;	/* timeouts in a row */
+	uint32_t refusals;	/* REFUSED, SERVFAIL and the like in a row */
 	uint64_t down_until;	/* ms: in back-off until then (0: up) */
 	int probing;		/* a probe attempt is out */
 	uint64_t queries, answers, timeouts, errors;
 };
+
+/* The back-off after n timeouts in a row: 1 s, doubling, at most 60 s. */
+uint64_t upstream_backoff(uint32_t n);
 
 /* The default set (index 0), or a forward zone's. */
 struct upstream_set {
@@ -53,11 +57,15 @@ struct fetch_waiter {
  * sockets) failed us, so the failure may be cached.
  */
 struct fetch_result {
+	const struct dns_question *q;	/* what was asked, and with CD? */
+	int cd;
 	uint8_t *tmpl;
 	size_t tlen;
 	struct dns_template_info *info;
 	enum dns_ede why;
 	int failed_upstream;
+	int early;		/* no answer by the waiters' early time: the
+				 * fetch runs on without them */
 };
 
 typedef void upstream_done_fn(void *ctx, struct fetch_waiter *waiters,
@@ -83,13 +91,20 @@ int upstreams_set(struct upstreams *u, size_t set, const struct sockaddr_storage
 const struct upstream_set *upstreams_get_set(const struct upstreams *u, size_t set);
 
 /*
- * Ask set for q (CD if cd), or join the fetch already asking it.
+ * Ask set for q (CD if cd), or join the fetch already asking it.  w NULL:
+ * nobody waits (a refresh: done() sees the answer with no waiters).
+ * early_ms (0: none): if nothing has come by then, the waiters are handed
+ * back (res->early) and the fetch runs on to its deadline without them --
+ * RFC 8767's client response timer, for a caller holding stale data.
  * Returns 0 (w will be passed to done, never from inside this call),
  * -ENOENT (the set has no servers), -EAGAIN (too many fetches, or
  * waiters on this one), -ENETUNREACH (no attempt could even be sent).
  */
 int upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q,
-    int cd, struct fetch_waiter *w, uint64_t now_ms);
+    int cd, struct fetch_waiter *w, unsigned early_ms, uint64_t now_ms);
+
+/* Whether every server of the set has failed and not answered since. */
+int upstreams_set_down(const struct upstreams *u, size_t set);
 
 /* An attempt's socket woke the loop. */
 void upstreams_dispatch(struct upstreams *u, struct watched *w, uint64_t now_ms);

@@ -90,9 +90,10 @@ is_own_address(const struct server *s, const struct sockaddr_storage *up)
 	uint16_t uport = 0, lport;
 
 	ua = sa_addr(up, &ulen, &uport);
-	for (size_t i = 0; ua && i < s->nudp; i++) {
+	for (size_t i = 0; ua && i < s->nudp + s->ntcp; i++) {
 		struct sockaddr_storage ls;
-		if (server_socket_address(s->udp[i].fd, &ls) < 0 ||
+		int fd = i < s->nudp ? s->udp[i].fd : s->tcp[i - s->nudp].fd;
+		if (fd < 0 || server_socket_address(fd, &ls) < 0 ||
 		    !(la = sa_addr(&ls, &llen, &lport)) || llen != ulen || lport != uport)
 			continue;
 		if (memcmp(la, ua, ulen) == 0 ||

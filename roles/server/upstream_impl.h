@@ -29,6 +29,7 @@ struct fetch {
 	size_t heap_i;
 	uint64_t when;			/* heap key: the earliest of the two below */
 	uint64_t deadline;		/* give up */
+	uint64_t early;			/* hand the waiters back (0: never) */
 	uint32_t hash;
 	uint8_t set, cd;
 	uint8_t started, max_attempts;
@@ -44,6 +45,7 @@ struct fetch {
 struct upstreams {
 	struct upstreams_config cfg;
 	int epfd;
+	uint64_t now;			/* ms, as the last call into us said */
 	struct server_counters *stats;
 	upstream_done_fn *done;
 	void *ctx;
@@ -68,6 +70,9 @@ void fetch_advance(struct upstreams *u, struct fetch *f, uint64_t now);
 int upstream_up(const struct upstream *sv);
 void upstream_answered(struct upstream *sv, uint64_t rtt);
 void upstream_timed_out(struct upstream *sv, uint64_t now);
+void upstream_refused(struct upstream *sv, uint64_t rtt);
+void upstream_probe_unanswered(struct upstream *sv, uint64_t sent, uint64_t now,
+    unsigned attempt_ms);
 int upstream_pick(const struct upstream_set *set, uint32_t tried);
 
 /* upstream_io.c */

@@ -29,11 +29,21 @@ struct upstream *
 attempt_server(struct upstreams *u, const struct attempt *a)
 {
 	struct upstream_set *set = &u->sets[a->f->set];
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
 
-	return a->set_gen == set->gen && a->srv < set->n ? &set->srv[a->srv] : NULL;
+	if (a->set_gen == set->gen)
+		return a->srv < set->n ? &set->srv[a->srv] : NULL;
+	/* the list changed under it: the same server may still be there */
+	if (a->w.fd < 0 || getpeername(a->w.fd, (struct sockaddr *)&peer, &len) != 0)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->srv[i].addrlen == len && memcmp(&set->srv[i].addr, &peer, len) == 0)
+			return &set->srv[i];
+	return NULL;
 }
 
-/* Close an attempt for good; a probe's server may be probed again. */
+/* Close an attempt for good; a probe's server may be probed again, later. */
 void
 attempt_retire(struct upstreams *u, struct attempt *a)
 {
@@ -41,8 +51,11 @@ attempt_retire(struct upstreams *u, struct attempt *a)
 
 	if (a->state == A_FREE)
 		return;
-	if (a->probe && (sv = attempt_server(u, a)))
+	if (a->probe && (sv = attempt_server(u, a))) {
 		sv->probing = 0;
+		if (a->state == A_OPEN)
+			upstream_probe_unanswered(sv, a->sent, u->now, u->cfg.attempt_ms);
+	}
 	attempt_close(a);
 }
 
@@ -171,8 +184,9 @@ attempt_failed(struct upstreams *u, struct attempt *a, enum dns_ede why, uint64_
 		sv->errors++;
 		if (a->probe)
 			sv->probing = 0;
-		/* nobody there (ICMP unreachable, a reset): as bad as silence */
-		if (why == DNS_EDE_NETWORK)
+		/* nobody there (ICMP unreachable, a reset): as bad as silence,
+		 * once (a late attempt was charged when it went late) */
+		if (why == DNS_EDE_NETWORK && a->state == A_OPEN)
 			upstream_timed_out(sv, now);
 	}
 	attempt_close(a);
@@ -193,16 +207,17 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 	struct upstream *sv = attempt_server(u, a);
 	int tlen, rcode = msg[3] & 0x0f;
 
-	if (sv) {
-		upstream_answered(sv, now - a->sent);
-		if (a->probe)
-			sv->probing = 0;
-	}
+	if (sv && a->probe)
+		sv->probing = 0;
 	if (matched == DNS_ANSWER_ERROR) {
+		if (sv)
+			upstream_refused(sv, now - a->sent);
 		u->stats->upstream_refused++;
 		attempt_failed(u, a, DNS_EDE_REFUSED, now);
 		return;
 	}
+	if (sv)
+		upstream_answered(sv, now - a->sent);
 	/* TC first: a truncated body may be cut mid-record, and is no answer */
 	if (!a->tcp && (msg[2] & (DNS_F_TC >> 8))) {
 		if (!sv || attempt_to_tcp(u, a, sv) < 0) {
@@ -221,6 +236,8 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 	}
 	if (rcode == DNS_RCODE_REFUSED || rcode == DNS_RCODE_NOTIMP ||
 	    rcode == DNS_RCODE_FORMERR || rcode == DNS_RCODE_SERVFAIL) {
+		if (sv)
+			upstream_refused(sv, 0);
 		u->stats->upstream_refused++;
 		attempt_failed(u, a, DNS_EDE_REFUSED, now);
 		return;
@@ -303,6 +320,7 @@ upstreams_dispatch(struct upstreams *u, struct watched *w, uint64_t now_ms)
 {
 	struct attempt *a = (struct attempt *)w;
 
+	u->now = now_ms;
 	/* act on what the socket says, not on a stale event for a reused slot */
 	if (a->w.fd < 0 || a->state == A_FREE)
 		return;
