@@ -230,7 +230,12 @@ Test(cli, check_config_prints_the_file_under_the_command_line)
 Test(cli, check_config_output_is_itself_a_valid_configuration)
 {
 	char *path = conf("[server]\nuser = root\nupstream = 192.0.2.1:5300\n"
-	    "max-tcp = 9\ncontrol-group = root\nlog-level = debug\n");
+	    "upstream = [2001:db8::1]:5301\n"
+	    "max-tcp = 9\ncontrol-group = root\nlog-level = debug\n"
+	    "allow-from = 10.0.0.0/8\nallow-from = fd00::/8\n"
+	    "forward-zone = corp.example=192.0.2.7,192.0.2.8:5353\n"
+	    "forward-zone = 168.192.in-addr.arpa=[2001:db8::53]:53\n"
+	    "serve-stale = 3600\nquery-timeout = 4000\n");
 	struct result a, b;
 	char again[8192 + 16];
 
@@ -242,6 +247,15 @@ Test(cli, check_config_output_is_itself_a_valid_configuration)
 	cr_assert_eq(b.code, 0, "%s", b.err);
 	/* the same settings; only the comment naming the file differs */
 	cr_assert_str_eq(strchr(a.out, '\n'), strchr(b.out, '\n'));
+	cr_assert(has_line(a.out, "allow-from = 10.0.0.0/8"), "%s", a.out);
+	cr_assert(has_line(a.out, "allow-from = fd00::/8"), "%s", a.out);
+	cr_assert(has_line(a.out, "forward-zone = corp.example.=192.0.2.7:53,192.0.2.8:5353"),
+	    "%s", a.out);
+	cr_assert(has_line(a.out, "forward-zone = 168.192.in-addr.arpa.=[2001:db8::53]:53"),
+	    "%s", a.out);
+	cr_assert(has_line(a.out, "upstream = [2001:db8::1]:5301"), "%s", a.out);
+	cr_assert(has_line(a.out, "serve-stale = 3600"), "%s", a.out);
+	cr_assert(has_line(a.out, "query-timeout = 4000"), "%s", a.out);
 }
 
 Test(cli, config_errors_name_file_and_line_and_exit_1)
@@ -259,6 +273,13 @@ Test(cli, config_errors_name_file_and_line_and_exit_1)
 		{ "[server]\n[resolver]\n", ":2: unknown section [resolver]" },
 		/* the creator's section is checked for syntax by the server too */
 		{ "[creator]\nallow both:127.0.0.1:53\n", ":2: not a 'name = value' line" },
+		{ "[server]\nallow-from = 10.0.0.0/33\n", ":2: allow-from = 10.0.0.0/33:" },
+		{ "[server]\nforward-zone = corp.example\n", ":2: forward-zone = corp.example:" },
+		{ "[server]\nforward-zone = a.test=192.0.2.1\nforward-zone = A.test.=192.0.2.2\n",
+		  ":3: forward-zone = A.test.=192.0.2.2: that zone is forwarded already" },
+		{ "[server]\nupstream = fe80::1\n", ":2: upstream = fe80::1: link-local" },
+		{ "[server]\nupstream = udp:192.0.2.1\n", ":2: upstream = udp:192.0.2.1: an upstream takes no" },
+		{ "[server]\nquery-timeout = 5\n", ":2: query-timeout = 5:" },
 	};
 	struct result r;
 
