@@ -228,23 +228,26 @@ link_target_dir(const char *path, char *buf, size_t size)
 	char link[PATH_MAX], dir[PATH_MAX];
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
 	char *real;
+	int fits;
 
 	if (n <= 0)
 		return NULL;
 	link[n] = '\0';
 	if ((real = realpath(path, NULL))) {
-		snprintf(buf, size, "%s", real);
+		fits = snprintf(buf, size, "%s", real) < (int)size;
 		free(real);
-		return dirname(buf);
+		return fits ? dirname(buf) : NULL;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (link[0] == '/')
-		snprintf(buf, size, "%s", link);
-	else
-		snprintf(buf, size, "%s/%s", dirname(dir), link);
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    snprintf(buf, size, "%s%s%s", link[0] == '/' ? "" : dirname(dir),
+	    link[0] == '/' ? "" : "/", link) >= (int)size)
+		return NULL;
 	do {
-		snprintf(dir, sizeof(dir), "%s", buf);
-		snprintf(buf, size, "%s", dirname(dir));
+		char *up;
+		if (snprintf(dir, sizeof(dir), "%s", buf) >= (int)sizeof(dir))
+			return NULL;
+		up = dirname(dir);
+		memmove(buf, up, strlen(up) + 1);	/* shorter than buf was */
 	} while (access(buf, F_OK) != 0 && strcmp(buf, "/") != 0);
 	return buf;
 }
