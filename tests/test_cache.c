@@ -818,6 +818,85 @@ Test(cache, plain_twin_for_clients_without_do)
 	cache_free(c);
 }
 
+/*
+ * An upstream's answer holds the name in its question: the entry keeps it
+ * there only (in the asker's spelling), yet matches, wipes and walks as
+ * the folded key.  Odd length on purpose, as above.
+ */
+Test(cache, name_kept_in_the_templates_question)
+{
+	const uint8_t msg[49] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		3, 'W', 'w', 'W', 7, 'E', 'x', 'A', 'm', 'p', 'l', 'e', 3, 'c', 'O', 'm', 0,
+		0, 1, 0, 1,
+		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 1,
+	};
+	const uint16_t off[1] = { 39 };
+	struct cache_key k = key("www.example.com", DNS_TYPE_A);
+	struct cache_key sub = key("mail.www.example.com", DNS_TYPE_A);
+	struct cache_answer a = { .full = { msg, sizeof(msg), off, 1 },
+		.plain = { msg, 33, NULL, 0 }, .rcode = DNS_RCODE_NOERROR };
+	const uint8_t upper[] = { 3, 'W', 'W', 'W', 7, 'E', 'X', 'A', 'M', 'P', 'L', 'E',
+		3, 'C', 'O', 'M', 0 };
+	const struct cache_entry *e;
+	struct dns_tmpl t;
+	struct cache *c = cache_new(8);
+
+	cr_assert_not_null(c);
+	cr_assert_eq(cache_insert(c, &k, &a, 60, 0), 0);
+	e = cache_lookup(c, &k, 0);
+	cr_assert_not_null(e);
+	cr_assert(e->flags & CACHE_F_QNAME);
+	cr_assert_eq(e->namelen, k.namelen);
+	cr_assert_eq(cache_entry_name(e), cache_entry_template(e) + DNS_HDR_SIZE);
+	cr_assert_arr_eq(cache_entry_name(e), msg + DNS_HDR_SIZE, k.namelen);
+	cr_assert_arr_eq(cache_entry_template(e), msg, sizeof(msg));
+	cr_assert_eq((uintptr_t)cache_entry_ttl_offsets(e) % sizeof(uint16_t), 0);
+	cr_assert_eq(cache_entry_ttl_offsets(e)[0], 39);
+	cache_entry_tmpl(e, 0, &t);
+	cr_assert_eq(t.len, 33);
+	cr_assert_arr_eq(t.data, msg, 33);
+	cr_assert_eq(t.nttl, 0);
+
+	/* a name below it, with the question's name as its tail, is another key */
+	cr_assert_eq(put(c, "mail.www.example.com", DNS_TYPE_A, 60, 0), 0);
+	cr_assert_eq(cache_stats(c)->entries, 2);
+	/* stored again: still one entry, still matched */
+	cr_assert_eq(cache_insert(c, &k, &a, 60, 0), 0);
+	cr_assert_eq(cache_stats(c)->entries, 2);
+	cr_assert_not_null(cache_lookup(c, &k, 0));
+	/* a wipe by any spelling finds both */
+	cr_assert_eq(cache_wipe(c, upper, sizeof(upper), 0), 1);
+	cr_assert_null(cache_lookup(c, &k, 0));
+	cr_assert_eq(cache_insert(c, &k, &a, 60, 0), 0);
+	cr_assert_eq(cache_wipe(c, upper, sizeof(upper), 1), 2);
+	cr_assert_null(cache_lookup(c, &sub, 0));
+	cr_assert_eq(cache_stats(c)->entries, 0);
+	cache_free(c);
+}
+
+/* Entries keep seconds in 32 bits: live times stop at 2^32 - 1, and from there nothing is stored. */
+Test(cache, time_in_32_bits)
+{
+	const uint64_t last = UINT32_MAX;
+	struct cache *c = cache_new(8);
+	const struct cache_entry *e;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(put(c, "example.com", DNS_TYPE_A, 100, last - 10), 0);
+	e = get(c, "example.com", DNS_TYPE_A, last - 10);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->stored, last - 10);
+	cr_assert_eq(e->expires, last);
+	cr_assert_not_null(get(c, "example.com", DNS_TYPE_A, last - 1));
+	cr_assert_null(get(c, "example.com", DNS_TYPE_A, last));
+	cr_assert_eq(put(c, "example.org", DNS_TYPE_A, 100, last), 0);
+	cr_assert_eq(put(c, "example.net", DNS_TYPE_A, 100, last + 5), 0);
+	cr_assert_eq(cache_stats(c)->entries, 0);
+	cr_assert_eq(cache_stats(c)->insertions, 1);
+	cache_free(c);
+}
+
 Test(cache, ede_is_stored_and_checked)
 {
 	const uint8_t tmpl[12] = { 0 };

@@ -1,8 +1,9 @@
 /*
  * The answer cache (cache.h): every entry header is allocated once in
- * cache_new, chains and the LRU list are intrusive, and only an insert
- * (a miss that already waited for an upstream) calls malloc.  Buckets
- * are chosen by SipHash-1-3 under a random key so clients cannot aim.
+ * cache_new, chains and the LRU list are intrusive (32-bit indices into
+ * that pool), and only an insert (a miss that already waited for an
+ * upstream) calls malloc.  Buckets are chosen by SipHash-1-3 under a
+ * random key so clients cannot aim.
  */
 #include "roles/server/cache.h"
 #include "roles/server/siphash.h"
@@ -14,35 +15,45 @@
 #include <sys/random.h>
 
 /*
- * The hot comparisons (hash, type, class, name length) sit in the first
- * cache line of the header; on LP64 the whole header is that one line.
+ * A header is paid once per cached name, so it is kept to 48 bytes on
+ * LP64.  What a chain walk reads (hash, type, class, name length, flags,
+ * next) is its first 16 bytes, and the pool is 16-byte aligned with
+ * 16-byte multiples per entry, so passing over a neighbour on a chain
+ * never touches two cache lines.
  */
-_Static_assert(offsetof(struct cache_entry, namelen) < 64,
-    "key fields of an entry are in its first cache line");
-_Static_assert(sizeof(void *) != 8 || sizeof(struct cache_entry) == 64,
-    "an entry header is one cache line on LP64");
-
-/* More would overflow the 32-bit hash's reach; nobody caches a billion answers. */
-#define CACHE_CAPACITY_MAX	((size_t)1 << 30)
+_Static_assert(offsetof(struct cache_entry, hnext) + sizeof(uint32_t) <= 16,
+    "what a chain walk compares is in an entry's first 16 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct cache_entry) == 48,
+    "an entry header is 48 bytes on LP64");
 
 /*
- * Invariants: pool[fresh..capacity) have never been used and are not
- * touched (so an empty cache costs address space, not memory); each of
- * pool[0..fresh) is either free (on the free list through hnext, data
- * NULL) or in use (on the chain of
- * buckets[hash & mask] and on the LRU ring, data allocated); the LRU
- * ring runs through the sentinel lru, lru.lru_next most recent;
+ * More would overflow the 32-bit hash's reach (and the 32-bit links);
+ * nobody caches a billion answers.
+ */
+#define CACHE_CAPACITY_MAX	((size_t)1 << 30)
+
+/* Entries keep seconds in 32 bits; from this second on nothing is stored. */
+#define CACHE_TIME_MAX		UINT32_MAX
+
+/*
+ * Invariants: entries are pool[1..capacity], linked by index, and index
+ * 0 means none (an empty bucket, the end of a chain or of the free
+ * list); pool[0] is the LRU ring's sentinel, never on a chain:
+ * pool[0].lru_next is the most recent entry.  pool[fresh..capacity]
+ * have never been used and are not touched (so an empty cache costs
+ * address space, not memory); each of pool[1..fresh) is either free (on
+ * the free list through hnext, data NULL) or in use (on the chain of
+ * buckets[hash & mask] and on the LRU ring, data allocated);
  * stats.entries is the number in use; no two entries in use share a
  * key; nbuckets = mask + 1 is a power of two >= capacity.
  */
 struct cache {
-	struct cache_entry **buckets;
+	uint32_t *buckets;
 	size_t mask;
 	size_t capacity;
-	struct cache_entry *pool;
-	size_t fresh;			/* headers handed out so far */
-	struct cache_entry *free;
-	struct cache_entry lru;
+	struct cache_entry *pool;	/* capacity + 1 */
+	size_t fresh;			/* the next never-used header */
+	uint32_t free;
 	uint64_t seed[2];
 	uint32_t max_stale;		/* serve-stale window, seconds; 0 none */
 	struct cache_stats stats;
@@ -79,22 +90,37 @@ even(size_t pos)
 	return (pos + 1) & ~(size_t)1;
 }
 
+#define ENTRY(c, i)	(&(c)->pool[i])
+
+static uint32_t
+index_of(const struct cache *c, const struct cache_entry *e)
+{
+	return (uint32_t)(e - c->pool);
+}
+
+/* Where the full template starts in data: after the name unless it holds it. */
+static size_t
+tmpl_pos(const struct cache_entry *e)
+{
+	return e->flags & CACHE_F_QNAME ? 0 : e->namelen;
+}
+
 const uint8_t *
 cache_entry_name(const struct cache_entry *e)
 {
-	return e->data;
+	return e->flags & CACHE_F_QNAME ? e->data + DNS_HDR_SIZE : e->data;
 }
 
 const uint8_t *
 cache_entry_template(const struct cache_entry *e)
 {
-	return e->data + e->namelen;
+	return e->data + tmpl_pos(e);
 }
 
 const uint16_t *
 cache_entry_ttl_offsets(const struct cache_entry *e)
 {
-	return (const uint16_t *)(const void *)(e->data + even((size_t)e->namelen + e->tlen));
+	return (const uint16_t *)(const void *)(e->data + even(tmpl_pos(e) + e->tlen));
 }
 
 /* The plain twin sits behind the full template's offsets: ptlen, pnttl, bytes, offsets. */
@@ -137,11 +163,11 @@ cache_new(size_t capacity)
 		return NULL;
 	c->capacity = capacity;
 	c->mask = nbuckets - 1;
-	c->lru.lru_next = c->lru.lru_prev = &c->lru;
+	c->fresh = 1;
 	c->buckets = calloc(nbuckets, sizeof(*c->buckets));
-	if (capacity > 0)
-		c->pool = calloc(capacity, sizeof(*c->pool));
-	if (c->buckets == NULL || (capacity > 0 && c->pool == NULL))
+	/* pool[0], the sentinel, links to itself (0): the LRU ring is empty */
+	c->pool = calloc(capacity + 1, sizeof(*c->pool));
+	if (c->buckets == NULL || c->pool == NULL)
 		goto fail;
 	do
 		n = getrandom(c->seed, sizeof(c->seed), 0);
@@ -164,12 +190,12 @@ fail:
 void
 cache_free(struct cache *c)
 {
-	struct cache_entry *e;
+	uint32_t i;
 
 	if (c == NULL)
 		return;
-	for (e = c->lru.lru_next; e != &c->lru; e = e->lru_next)
-		free(e->data);
+	for (i = ENTRY(c, 0)->lru_next; i != 0; i = ENTRY(c, i)->lru_next)
+		free(ENTRY(c, i)->data);
 	free(c->pool);
 	free(c->buckets);
 	free(c);
@@ -195,29 +221,32 @@ cache_set_stale(struct cache *c, uint32_t max_stale)
 }
 
 static void
-lru_unlink(struct cache_entry *e)
+lru_unlink(struct cache *c, struct cache_entry *e)
 {
-	e->lru_prev->lru_next = e->lru_next;
-	e->lru_next->lru_prev = e->lru_prev;
+	ENTRY(c, e->lru_prev)->lru_next = e->lru_next;
+	ENTRY(c, e->lru_next)->lru_prev = e->lru_prev;
 }
 
 static void
 lru_push(struct cache *c, struct cache_entry *e)
 {
-	e->lru_prev = &c->lru;
-	e->lru_next = c->lru.lru_next;
-	c->lru.lru_next->lru_prev = e;
-	c->lru.lru_next = e;
+	struct cache_entry *head = ENTRY(c, 0);
+	uint32_t i = index_of(c, e);
+
+	e->lru_prev = 0;
+	e->lru_next = head->lru_next;
+	ENTRY(c, head->lru_next)->lru_prev = i;
+	head->lru_next = i;
 }
 
 /* Chains are about one entry long (load factor <= 1), so finding the link is cheap. */
 static void
 chain_unlink(struct cache *c, struct cache_entry *e)
 {
-	struct cache_entry **pp = &c->buckets[e->hash & c->mask];
+	uint32_t *pp = &c->buckets[e->hash & c->mask], i = index_of(c, e);
 
-	while (*pp != e)
-		pp = &(*pp)->hnext;
+	while (*pp != i)
+		pp = &ENTRY(c, *pp)->hnext;
 	*pp = e->hnext;
 }
 
@@ -225,25 +254,29 @@ static void
 entry_drop(struct cache *c, struct cache_entry *e)
 {
 	chain_unlink(c, e);
-	lru_unlink(e);
+	lru_unlink(c, e);
 	free(e->data);
 	e->data = NULL;
 	e->hnext = c->free;
-	c->free = e;
+	c->free = index_of(c, e);
 	c->stats.entries--;
 }
 
+/* The stored name may be in the first asker's spelling: compared folded. */
 static struct cache_entry *
 find(const struct cache *c, const struct cache_key *k, uint32_t hash)
 {
 	struct cache_entry *e;
+	uint32_t i;
 
-	for (e = c->buckets[hash & c->mask]; e != NULL; e = e->hnext)
+	for (i = c->buckets[hash & c->mask]; i != 0; i = e->hnext) {
+		e = ENTRY(c, i);
 		if (e->hash == hash && e->qtype == k->qtype &&
 		    e->qclass == k->qclass && e->namelen == k->namelen &&
 		    (e->flags & CACHE_F_CD) == (k->cd ? CACHE_F_CD : 0) &&
-		    memcmp(cache_entry_name(e), k->name, k->namelen) == 0)
+		    dns_name_equal(cache_entry_name(e), e->namelen, k->name, k->namelen))
 			return e;
+	}
 	return NULL;
 }
 
@@ -275,7 +308,7 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now)
 		c->stats.misses++;
 		return NULL;
 	}
-	lru_unlink(e);
+	lru_unlink(c, e);
 	lru_push(c, e);
 	c->stats.hits++;
 	return e;
@@ -289,7 +322,7 @@ cache_lookup_stale(struct cache *c, const struct cache_key *k, uint64_t now)
 	if (c->stats.entries == 0 || (e = find(c, k, key_hash(c, k))) == NULL)
 		return NULL;
 	if (now < e->expires) {
-		lru_unlink(e);
+		lru_unlink(c, e);
 		lru_push(c, e);
 		c->stats.hits++;
 		return e;
@@ -341,10 +374,10 @@ cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answ
 	struct cache_entry *e;
 	uint8_t *data;
 	uint32_t hash;
-	int plain;
+	int plain, qname;
 	size_t size, pos;
 
-	if (ttl == 0 || c->capacity == 0)
+	if (ttl == 0 || c->capacity == 0 || now >= CACHE_TIME_MAX)
 		return 0;
 	if (a == NULL || k->namelen == 0 || a->rcode < 0 || a->rcode > UINT8_MAX ||
 	    (unsigned)a->ede >= DNS_EDE_COUNT || !tmpl_valid(&a->full))
@@ -352,14 +385,19 @@ cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answ
 	plain = a->plain.data != NULL;
 	if (plain && !tmpl_valid(&a->plain))
 		return -EINVAL;
-	size = even((size_t)k->namelen + a->full.len) + a->full.nttl * sizeof(uint16_t);
+	/* An upstream's answer repeats the name in its question: not stored twice. */
+	qname = a->full.len >= DNS_HDR_SIZE + (size_t)k->namelen &&
+	    dns_name_equal(a->full.data + DNS_HDR_SIZE, k->namelen, k->name, k->namelen);
+	pos = qname ? 0 : k->namelen;
+	size = even(pos + a->full.len) + a->full.nttl * sizeof(uint16_t);
 	if (plain)
 		size += 2 * sizeof(uint16_t) + even(a->plain.len) +
 		    a->plain.nttl * sizeof(uint16_t);
 	if ((data = malloc(size)) == NULL)
 		return -ENOMEM;
-	memcpy(data, k->name, k->namelen);
-	pos = put_tmpl(data, k->namelen, &a->full);
+	if (!qname)
+		memcpy(data, k->name, k->namelen);
+	pos = put_tmpl(data, pos, &a->full);
 	if (plain) {
 		uint16_t lens[2] = { (uint16_t)a->plain.len, (uint16_t)a->plain.nttl };
 
@@ -370,37 +408,37 @@ cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answ
 	hash = key_hash(c, k);
 	if ((e = find(c, k, hash)) != NULL) {
 		free(e->data);
-		lru_unlink(e);
+		lru_unlink(c, e);
 	} else {
-		if (c->free == NULL && c->fresh == c->capacity) {
-			e = c->lru.lru_prev;
+		if (c->free == 0 && c->fresh > c->capacity) {
+			e = ENTRY(c, ENTRY(c, 0)->lru_prev);
 			if (now >= e->expires)
 				c->stats.expired++;
 			else
 				c->stats.evictions++;
 			entry_drop(c, e);
 		}
-		if (c->free) {
-			e = c->free;
+		if (c->free != 0) {
+			e = ENTRY(c, c->free);
 			c->free = e->hnext;
 		} else
-			e = &c->pool[c->fresh++];
+			e = ENTRY(c, c->fresh++);
 		e->hash = hash;
 		e->qtype = k->qtype;
 		e->qclass = k->qclass;
 		e->namelen = k->namelen;
 		e->hnext = c->buckets[hash & c->mask];
-		c->buckets[hash & c->mask] = e;
+		c->buckets[hash & c->mask] = index_of(c, e);
 		c->stats.entries++;
 	}
 	e->rcode = (uint8_t)a->rcode;
 	e->flags = (uint8_t)((a->negative ? CACHE_F_NEGATIVE : 0) | (k->cd ? CACHE_F_CD : 0) |
-	    (plain ? CACHE_F_PLAIN : 0));
+	    (plain ? CACHE_F_PLAIN : 0) | (qname ? CACHE_F_QNAME : 0));
 	e->ede = (uint8_t)a->ede;
 	e->nttl = (uint16_t)a->full.nttl;
 	e->tlen = (uint16_t)a->full.len;
-	e->stored = now;
-	e->expires = now > UINT64_MAX - ttl ? UINT64_MAX : now + ttl;
+	e->stored = (uint32_t)now;
+	e->expires = now + ttl >= CACHE_TIME_MAX ? CACHE_TIME_MAX : (uint32_t)(now + ttl);
 	e->data = data;
 	lru_push(c, e);
 	c->stats.insertions++;
@@ -420,7 +458,7 @@ name_under(const uint8_t *name, size_t len, const uint8_t *sub, size_t sublen)
 	if (sublen > len)
 		return 0;
 	at = len - sublen;
-	if (memcmp(name + at, sub, sublen) != 0)
+	if (!dns_name_equal(name + at, sublen, sub, sublen))
 		return 0;
 	while (pos < at && name[pos] != 0)
 		pos += 1 + (size_t)name[pos];
@@ -434,20 +472,18 @@ name_under(const uint8_t *name, size_t len, const uint8_t *sub, size_t sublen)
 size_t
 cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree)
 {
-	uint8_t want[DNS_NAME_MAX];
-	struct cache_entry *e, *next;
-	size_t i, n = 0;
+	struct cache_entry *e;
+	uint32_t at, next;
+	size_t n = 0;
 
+	/* Compared folded: a caller that forgot to fold must not silently wipe nothing. */
 	if (namelen == 0 || namelen > DNS_NAME_MAX)
 		return 0;
-	/* Folded again: a caller that forgot must not silently wipe nothing. */
-	for (i = 0; i < namelen; i++)
-		want[i] = fold(name[i]);
-	for (e = c->lru.lru_next; e != &c->lru; e = next) {
+	for (at = ENTRY(c, 0)->lru_next; at != 0; at = next) {
+		e = ENTRY(c, at);
 		next = e->lru_next;
-		if (subtree ? name_under(cache_entry_name(e), e->namelen, want, namelen) :
-		    (e->namelen == namelen &&
-		    memcmp(cache_entry_name(e), want, namelen) == 0)) {
+		if (subtree ? name_under(cache_entry_name(e), e->namelen, name, namelen) :
+		    dns_name_equal(cache_entry_name(e), e->namelen, name, namelen)) {
 			entry_drop(c, e);
 			n++;
 		}
@@ -460,10 +496,13 @@ cache_foreach(const struct cache *c, uint64_t now,
     int (*fn)(const struct cache_entry *e, void *arg), void *arg)
 {
 	const struct cache_entry *e;
+	uint32_t i;
 
-	for (e = c->lru.lru_next; e != &c->lru; e = e->lru_next)
+	for (i = ENTRY(c, 0)->lru_next; i != 0; i = e->lru_next) {
+		e = ENTRY(c, i);
 		if (now < e->expires && fn(e, arg) != 0)
 			return;
+	}
 }
 
 const struct cache_stats *

@@ -4,7 +4,9 @@
  * one allocation made when the answer is stored (a miss, which waits for
  * an upstream anyway), so a hit allocates nothing and compares the hash
  * and type before it touches the name.  Time is passed in by the caller
- * (seconds on a monotonic clock), which is also how tests fake it.
+ * (seconds on a monotonic clock), which is also how tests fake it; it is
+ * kept in 32 bits, so from second 2^32 - 1 on (136 years of a
+ * boot-time clock) nothing more is stored.
  */
 #ifndef FDTOOL_SERVER_CACHE_H
 #define FDTOOL_SERVER_CACHE_H
@@ -26,30 +28,35 @@ struct cache_key {
 #define CACHE_F_NEGATIVE	0x01	/* NXDOMAIN or NODATA */
 #define CACHE_F_CD		0x02	/* the key's cd */
 #define CACHE_F_PLAIN		0x04	/* data holds a plain twin */
+#define CACHE_F_QNAME		0x08	/* the name is the template's question's */
 
 /*
  * Invariants: an entry is on exactly one hash chain (bucket hash & mask)
  * and on the LRU list, most recently used first; expires > stored;
- * data holds the key's name (namelen bytes), the full template (tlen
- * bytes), its nttl uint16_t TTL offsets (at an even offset), and with
+ * data holds, with CACHE_F_QNAME, the full template (tlen bytes), whose
+ * question name (at DNS_HDR_SIZE) is the key's name up to ASCII case,
+ * else the key's name (namelen bytes) and then the full template; then
+ * its nttl uint16_t TTL offsets (at an even offset), and with
  * CACHE_F_PLAIN the plain twin: its length and TTL count (two uint16_t),
  * its bytes, its TTL offsets (at an even offset).  The twin's lengths
- * live in data, not here, so the header stays one cache line.
+ * live in data, not here, so the header stays small: it is one per
+ * cached name.  Links are indices into the cache's pool (0: none), and
+ * what a chain walk compares comes first.
  */
 struct cache_entry {
-	struct cache_entry *hnext;		/* hash chain */
-	struct cache_entry *lru_prev, *lru_next;
 	uint32_t hash;
 	uint16_t qtype, qclass;
 	uint8_t namelen;
-	uint8_t rcode;
 	uint8_t flags;		/* CACHE_F_* */
+	uint8_t rcode;
 	uint8_t ede;		/* enum dns_ede */
+	uint32_t hnext;		/* hash chain */
+	uint8_t *data;
+	uint32_t stored;	/* when it was stored (seconds) */
+	uint32_t expires;	/* first second it is no longer served */
+	uint32_t lru_prev, lru_next;
 	uint16_t nttl;
 	uint16_t tlen;
-	uint64_t stored;	/* when it was stored (seconds) */
-	uint64_t expires;	/* first second it is no longer served */
-	uint8_t *data;
 };
 
 /*
@@ -97,7 +104,11 @@ struct cache_answer {
 const struct cache_entry *cache_lookup(struct cache *c, const struct cache_key *k,
     uint64_t now);
 
-/* Accessors for an entry's stored parts. */
+/*
+ * Accessors for an entry's stored parts.  The name is the key's up to
+ * ASCII case (the first asker's spelling when the template's question
+ * holds it): compare it with dns_name_equal().
+ */
 const uint8_t *cache_entry_template(const struct cache_entry *e);
 const uint16_t *cache_entry_ttl_offsets(const struct cache_entry *e);
 const uint8_t *cache_entry_name(const struct cache_entry *e);
@@ -122,8 +133,9 @@ const struct cache_entry *cache_lookup_stale(struct cache *c, const struct cache
 void cache_entry_tmpl(const struct cache_entry *e, int dnssec_ok, struct dns_tmpl *t);
 
 /*
- * Store an answer for k, live for ttl seconds from now (ttl 0: not
- * stored, returns 0).  Replaces an entry with the same key; evicts the
+ * Store an answer for k, live for ttl seconds from now (ttl 0, or now
+ * at or past 2^32 - 1: not stored, returns 0; a live time is cut at
+ * second 2^32 - 1).  Replaces an entry with the same key; evicts the
  * least recently used entry when full.  Returns 0, -EINVAL or -ENOMEM.
  */
 int cache_insert(struct cache *c, const struct cache_key *k, const struct cache_answer *a,
@@ -131,7 +143,7 @@ int cache_insert(struct cache *c, const struct cache_key *k, const struct cache_
 
 /*
  * Drop every entry for the name (any type), or with subtree set for the
- * name and every name below it.  name is wire form, case-folded.
+ * name and every name below it.  name is wire form, in any case.
  * Returns how many went.
  */
 size_t cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree);
