@@ -688,6 +688,94 @@ Test(cache, free_of_a_full_cache_leaks_nothing)
 }
 
 /*
+ * One template made from a seed: its length (1..700, across the data
+ * slab's largest class and past it), bytes and TTL offsets all follow.
+ */
+struct churn_tmpl {
+	uint8_t data[700];
+	uint16_t off[4];
+	struct dns_tmpl t;
+};
+
+static void
+churn_tmpl(struct churn_tmpl *ct, uint64_t seed)
+{
+	size_t len = 1 + seed % 700, n = len >= 4 ? (seed >> 12) % 5 : 0, i;
+
+	for (i = 0; i < len; i++)
+		ct->data[i] = (uint8_t)mix(seed + i);
+	for (i = 0; i < n; i++)
+		ct->off[i] = (uint16_t)(mix(seed ^ i) % (len - 3));
+	ct->t = (struct dns_tmpl){ ct->data, len, n > 0 ? ct->off : NULL, n };
+}
+
+static void
+churn_check(const struct dns_tmpl *got, const struct churn_tmpl *want, uint32_t key)
+{
+	cr_assert_eq(got->len, want->t.len, "key %u", key);
+	cr_assert_arr_eq(got->data, want->t.data, got->len, "key %u", key);
+	cr_assert_eq(got->nttl, want->t.nttl, "key %u", key);
+	if (got->nttl > 0)
+		cr_assert_arr_eq(got->ttl_off, want->t.ttl_off,
+		    got->nttl * sizeof(uint16_t), "key %u", key);
+}
+
+/*
+ * Many inserts of varied sizes (with and without a plain twin, replacing
+ * and evicting) through a small cache, so freed data slots are reused
+ * across sizes: every hit must read exactly what its key last stored.
+ */
+Test(cache, churn_of_varied_sizes_keeps_contents)
+{
+	enum { N = 30000, KEYS = 300, CAP = 64 };
+	static uint32_t gen[KEYS];
+	struct churn_tmpl full, plain, want;
+	const struct cache_entry *e;
+	struct cache_answer a;
+	struct cache_key k;
+	struct dns_tmpl got;
+	size_t before = heap_in_use();
+	struct cache *c = cache_new(CAP);
+	char text[32];
+	uint32_t i, j, hits = 0;
+	uint64_t seed;
+
+	cr_assert_not_null(c);
+	memset(gen, 0, sizeof(gen));
+	for (i = 0; i < N; i++) {
+		j = (uint32_t)(mix(i) % KEYS);
+		snprintf(text, sizeof(text), "k%u.churn.test", (unsigned)j);
+		k = key(text, DNS_TYPE_A);
+		seed = mix((uint64_t)j << 32 | gen[j]);
+		if (gen[j] > 0 && (e = cache_lookup(c, &k, 0)) != NULL) {
+			churn_tmpl(&want, seed);
+			cache_entry_tmpl(e, 1, &got);
+			churn_check(&got, &want, j);
+			cr_assert_eq((e->flags & CACHE_F_PLAIN) != 0, (seed & 1) != 0);
+			if (seed & 1) {
+				churn_tmpl(&want, mix(seed));
+				cache_entry_tmpl(e, 0, &got);
+				churn_check(&got, &want, j);
+			}
+			hits++;
+		}
+		seed = mix((uint64_t)j << 32 | ++gen[j]);
+		churn_tmpl(&full, seed);
+		a = (struct cache_answer){ .full = full.t, .rcode = DNS_RCODE_NOERROR };
+		if (seed & 1) {
+			churn_tmpl(&plain, mix(seed));
+			a.plain = plain.t;
+		}
+		cr_assert_eq(cache_insert(c, &k, &a, 3600, 0), 0);
+		cr_assert_leq(cache_stats(c)->entries, CAP);
+	}
+	cr_assert_gt(hits, 0);
+	cr_assert_gt(cache_stats(c)->evictions, 0);
+	cache_free(c);
+	cr_assert_eq(heap_in_use(), before, "%zu bytes left behind", heap_in_use() - before);
+}
+
+/*
  * The hash is only a filter: keys that collide in it must still be told
  * apart by type and class.  A seeded 32-bit hash cannot be aimed, so
  * make collisions likely instead: 65,536 keys differing only in class
