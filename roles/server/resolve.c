@@ -156,6 +156,15 @@ render_entry(struct resolver *r, const struct cache_entry *e, const struct dns_q
 	return dns_render(out, cap, &t, q, &o);
 }
 
+/* RFC 8767: an expired answer, TTL 30, EDE 3, counted. */
+static size_t
+render_stale(struct resolver *r, const struct cache_entry *e, const struct dns_query *q,
+    int tcp, uint8_t *out, size_t cap)
+{
+	r->stats->stale_answers++;
+	return render_entry(r, e, q, tcp, 1, out, cap);
+}
+
 /* --- a fetch ends ---------------------------------------------------------- */
 
 static void
@@ -201,8 +210,7 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 	if ((e = stale_entry(r, &k))) {
 		for (struct waiter *w = list, *next; w; w = next) {
 			next = (struct waiter *)(void *)w->link.next;
-			r->stats->stale_answers++;
-			n = render_entry(r, e, &w->q, w->tcp, 1, r->reply, sizeof(r->reply));
+			n = render_stale(r, e, &w->q, w->tcp, r->reply, sizeof(r->reply));
 			waiter_done(r, w, r->reply, n);
 		}
 		return;
@@ -303,8 +311,7 @@ ask_upstream(struct resolver *r, const struct dns_query *q, size_t set,
 	e = stale_entry(r, &k);
 	if (e && upstreams_set_down(r->up, set)) {
 		upstreams_fetch(r->up, set, &q->q, query_cd(q), NULL, 0, r->clock->ms);
-		r->stats->stale_answers++;
-		return (ssize_t)render_entry(r, e, q, tcp, 1, out, cap);
+		return (ssize_t)render_stale(r, e, q, tcp, out, cap);
 	}
 	if (!w) {
 		r->stats->pending_full++;
@@ -324,8 +331,7 @@ ask_upstream(struct resolver *r, const struct dns_query *q, size_t set,
 		r->stats->pending_full++;
 failed:
 	if (e) {
-		r->stats->stale_answers++;
-		return (ssize_t)render_entry(r, e, q, tcp, 1, out, cap);
+		return (ssize_t)render_stale(r, e, q, tcp, out, cap);
 	}
 	return (ssize_t)dns_build_error(out, cap, q, DNS_RCODE_SERVFAIL,
 	    err == -ENOENT ? DNS_EDE_NO_UPSTREAM :

@@ -99,24 +99,19 @@ static int
 socket_endpoint(int fd, uint8_t proto, struct endpoint *ep)
 {
 	struct sockaddr_storage ss;
+	const uint8_t *addr;
+	size_t len;
 	int r;
 
 	memset(ep, 0, sizeof(*ep));
 	if ((r = server_socket_address(fd, &ss)) < 0)
 		return r;
-	ep->proto = proto;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-		ep->family = FDT_FAMILY_INET;
-		memcpy(ep->addr, &sin->sin_addr, 4);
-		ep->port_lo = ep->port_hi = ntohs(sin->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-		ep->family = FDT_FAMILY_INET6;
-		memcpy(ep->addr, &sin6->sin6_addr, 16);
-		ep->port_lo = ep->port_hi = ntohs(sin6->sin6_port);
-	} else
+	if (!(addr = server_sockaddr_addr(&ss, &len, &ep->port_lo)))
 		return -EAFNOSUPPORT;
+	ep->proto = proto;
+	ep->family = len == 4 ? FDT_FAMILY_INET : FDT_FAMILY_INET6;
+	memcpy(ep->addr, addr, len);
+	ep->port_hi = ep->port_lo;
 	return 0;
 }
 
@@ -255,9 +250,11 @@ link_target_dir(const char *path, char *buf, size_t size)
 static uint16_t
 addr_port(const struct sockaddr_storage *ss)
 {
-	return ntohs(ss->ss_family == AF_INET6 ?
-	    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port :
-	    ((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	size_t len;
+	uint16_t port = 0;
+
+	server_sockaddr_addr(ss, &len, &port);
+	return port;
 }
 
 /*

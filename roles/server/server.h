@@ -94,6 +94,8 @@ void server_dispatch_loader(struct server *s, struct child *ch);
 
 /* upstream_conf.c: upstreams from the options or from resolv.conf */
 int server_socket_address(int fd, struct sockaddr_storage *ss);
+const uint8_t *server_sockaddr_addr(const struct sockaddr_storage *ss, size_t *len,
+    uint16_t *port);
 void server_check_upstreams(const struct server *s);
 void server_load_resolvconf(struct server *s);
 void server_watch_resolvconf(struct server *s);

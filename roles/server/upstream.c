@@ -140,16 +140,23 @@ upstream_up(const struct upstream *sv)
 	return sv->failures == 0;
 }
 
-void
-upstream_answered(struct upstream *sv, uint64_t rtt)
+/* It replied, after rtt ms: alive, and this fast. */
+static void
+upstream_heard(struct upstream *sv, uint64_t rtt)
 {
 	uint32_t r8 = (uint32_t)(rtt > 60000 ? 60000 : rtt) * 8;
 
 	/* RFC 6298's smoothing (alpha 1/8) on a ms x 8 fixed point */
 	sv->srtt = sv->srtt ? sv->srtt - sv->srtt / 8 + r8 / 8 : (r8 ? r8 : 1);
 	sv->failures = 0;
-	sv->refusals = 0;
 	sv->down_until = 0;
+}
+
+void
+upstream_answered(struct upstream *sv, uint64_t rtt)
+{
+	upstream_heard(sv, rtt);
+	sv->refusals = 0;
 	sv->answers++;
 }
 
@@ -157,10 +164,16 @@ upstream_answered(struct upstream *sv, uint64_t rtt)
 void
 upstream_refused(struct upstream *sv, uint64_t rtt)
 {
-	upstream_answered(sv, rtt);
-	sv->answers--;
+	upstream_heard(sv, rtt);
 	if (sv->refusals < UINT32_MAX)
 		sv->refusals++;
+}
+
+int
+upstream_has_addr(const struct upstream *sv, const struct sockaddr_storage *addr,
+    socklen_t len)
+{
+	return sv->addrlen == len && memcmp(&sv->addr, addr, len) == 0;
 }
 
 uint64_t
@@ -235,6 +248,17 @@ upstream_pick(const struct upstream_set *set, uint32_t tried)
 
 /* --- finishing ------------------------------------------------------------- */
 
+/* Out of the table and the heap already: its sockets closed, its slot free. */
+static void
+fetch_free(struct upstreams *u, struct fetch *f)
+{
+	for (size_t i = 0; i < FETCH_ATTEMPTS; i++)
+		attempt_retire(u, &f->att[i]);
+	f->waiters = NULL;
+	f->hnext = u->free;
+	u->free = f;
+}
+
 void
 fetch_end(struct upstreams *u, struct fetch *f, uint8_t *tmpl, size_t tlen)
 {
@@ -250,11 +274,7 @@ fetch_end(struct upstreams *u, struct fetch *f, uint8_t *tmpl, size_t tlen)
 	fetch_unhash(u, f);
 	heap_remove(u, f);
 	u->done(u->ctx, f->waiters, &res);
-	for (size_t i = 0; i < FETCH_ATTEMPTS; i++)
-		attempt_retire(u, &f->att[i]);
-	f->waiters = NULL;
-	f->hnext = u->free;
-	u->free = f;
+	fetch_free(u, f);
 }
 
 /* The waiters' early time came first: they go, the fetch stays. */
@@ -356,12 +376,11 @@ static void
 maybe_probe(struct upstreams *u, struct fetch *f, uint64_t now)
 {
 	struct upstream_set *set = &u->sets[f->set];
-	int someone_up = 0;
 
 	/* with nobody up, the ordinary attempts go to servers in back-off anyway */
-	for (size_t i = 0; i < set->n; i++)
-		someone_up |= upstream_up(&set->srv[i]);
-	for (size_t i = 0; someone_up && i < set->n; i++) {
+	if (upstreams_set_down(u, f->set))
+		return;
+	for (size_t i = 0; i < set->n; i++) {
 		struct upstream *sv = &set->srv[i];
 		if (!upstream_up(sv) && !sv->probing && sv->down_until <= now &&
 		    !(f->tried & (1u << i))) {
@@ -413,12 +432,9 @@ upstreams_fetch(struct upstreams *u, size_t set, const struct dns_question *q, i
 	maybe_probe(u, f, now);
 	if (!fetch_start_next(u, f, now)) {
 		/* not even a socket: the caller answers now, nobody waits */
-		for (size_t i = 0; i < FETCH_ATTEMPTS; i++)
-			attempt_retire(u, &f->att[i]);
 		fetch_unhash(u, f);
 		heap_remove(u, f);
-		f->hnext = u->free;
-		u->free = f;
+		fetch_free(u, f);
 		return -ENETUNREACH;
 	}
 wait:
@@ -445,12 +461,6 @@ upstreams_set_down(const struct upstreams *u, size_t set)
 
 /* --- sets ------------------------------------------------------------------ */
 
-static int
-same_addr(const struct upstream *sv, const struct sockaddr_storage *addr, socklen_t len)
-{
-	return sv->addrlen == len && memcmp(&sv->addr, addr, len) == 0;
-}
-
 int
 upstreams_set(struct upstreams *u, size_t i, const struct sockaddr_storage *addr,
     const socklen_t *len, size_t n)
@@ -470,9 +480,9 @@ upstreams_set(struct upstreams *u, size_t i, const struct sockaddr_storage *addr
 		/* a server that stays keeps what we learnt about it */
 		struct upstream keep = { .addr = addr[k], .addrlen = len[k] };
 		for (size_t j = 0; j < nold; j++)
-			if (same_addr(&old[j], &addr[k], len[k]))
+			if (upstream_has_addr(&old[j], &addr[k], len[k]))
 				keep = old[j];
-		same &= k < nold && same_addr(&old[k], &addr[k], len[k]);
+		same &= k < nold && upstream_has_addr(&old[k], &addr[k], len[k]);
 		set->srv[k] = keep;
 	}
 	set->n = n;

@@ -29,8 +29,9 @@ server_socket_address(int fd, struct sockaddr_storage *ss)
 	return getsockname(fd, (struct sockaddr *)ss, &len) == 0 ? 0 : -errno;
 }
 
-static const uint8_t *
-sa_addr(const struct sockaddr_storage *ss, size_t *len, uint16_t *port)
+/* The address bytes (4 or 16) and port of an IPv4 or IPv6 socket address, or NULL. */
+const uint8_t *
+server_sockaddr_addr(const struct sockaddr_storage *ss, size_t *len, uint16_t *port)
 {
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ss;
@@ -59,7 +60,7 @@ is_local_address(const struct sockaddr_storage *up)
 
 	if (acl_is_loopback((const struct sockaddr *)up))
 		return 1;
-	if (!(a = sa_addr(up, &alen, &port)) || getifaddrs(&ifs) != 0)
+	if (!(a = server_sockaddr_addr(up, &alen, &port)) || getifaddrs(&ifs) != 0)
 		return 0;
 	for (i = ifs; i && !found; i = i->ifa_next) {
 		struct sockaddr_storage ss;
@@ -70,7 +71,7 @@ is_local_address(const struct sockaddr_storage *up)
 			continue;
 		memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ?
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-		b = sa_addr(&ss, &blen, &port);
+		b = server_sockaddr_addr(&ss, &blen, &port);
 		found = b && blen == alen && memcmp(a, b, alen) == 0;
 	}
 	freeifaddrs(ifs);
@@ -89,12 +90,12 @@ is_own_address(const struct server *s, const struct sockaddr_storage *up)
 	size_t ulen = 0, llen;
 	uint16_t uport = 0, lport;
 
-	ua = sa_addr(up, &ulen, &uport);
+	ua = server_sockaddr_addr(up, &ulen, &uport);
 	for (size_t i = 0; ua && i < s->nudp + s->ntcp; i++) {
 		struct sockaddr_storage ls;
 		int fd = i < s->nudp ? s->udp[i].fd : s->tcp[i - s->nudp].fd;
 		if (fd < 0 || server_socket_address(fd, &ls) < 0 ||
-		    !(la = sa_addr(&ls, &llen, &lport)) || llen != ulen || lport != uport)
+		    !(la = server_sockaddr_addr(&ls, &llen, &lport)) || llen != ulen || lport != uport)
 			continue;
 		if (memcmp(la, ua, ulen) == 0 ||
 		    (memcmp(la, zero, llen) == 0 && is_local_address(up)))

@@ -71,6 +71,8 @@ int upstream_up(const struct upstream *sv);
 void upstream_answered(struct upstream *sv, uint64_t rtt);
 void upstream_timed_out(struct upstream *sv, uint64_t now);
 void upstream_refused(struct upstream *sv, uint64_t rtt);
+int upstream_has_addr(const struct upstream *sv, const struct sockaddr_storage *addr,
+    socklen_t len);
 void upstream_probe_unanswered(struct upstream *sv, uint64_t sent, uint64_t now,
     unsigned attempt_ms);
 int upstream_pick(const struct upstream_set *set, uint32_t tried);

@@ -38,7 +38,7 @@ attempt_server(struct upstreams *u, const struct attempt *a)
 	if (a->w.fd < 0 || getpeername(a->w.fd, (struct sockaddr *)&peer, &len) != 0)
 		return NULL;
 	for (size_t i = 0; i < set->n; i++)
-		if (set->srv[i].addrlen == len && memcmp(&set->srv[i].addr, &peer, len) == 0)
+		if (upstream_has_addr(&set->srv[i], &peer, len))
 			return &set->srv[i];
 	return NULL;
 }
@@ -206,18 +206,23 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 {
 	struct upstream *sv = attempt_server(u, a);
 	int tlen, rcode = msg[3] & 0x0f;
+	int refused = matched == DNS_ANSWER_ERROR || rcode == DNS_RCODE_REFUSED ||
+	    rcode == DNS_RCODE_NOTIMP || rcode == DNS_RCODE_FORMERR ||
+	    rcode == DNS_RCODE_SERVFAIL;
 
-	if (sv && a->probe)
-		sv->probing = 0;
-	if (matched == DNS_ANSWER_ERROR) {
-		if (sv)
+	if (sv) {
+		if (a->probe)
+			sv->probing = 0;
+		if (refused)
 			upstream_refused(sv, now - a->sent);
+		else
+			upstream_answered(sv, now - a->sent);
+	}
+	if (matched == DNS_ANSWER_ERROR) {
 		u->stats->upstream_refused++;
 		attempt_failed(u, a, DNS_EDE_REFUSED, now);
 		return;
 	}
-	if (sv)
-		upstream_answered(sv, now - a->sent);
 	/* TC first: a truncated body may be cut mid-record, and is no answer */
 	if (!a->tcp && (msg[2] & (DNS_F_TC >> 8))) {
 		if (!sv || attempt_to_tcp(u, a, sv) < 0) {
@@ -234,10 +239,7 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 		attempt_failed(u, a, DNS_EDE_NETWORK, now);
 		return;
 	}
-	if (rcode == DNS_RCODE_REFUSED || rcode == DNS_RCODE_NOTIMP ||
-	    rcode == DNS_RCODE_FORMERR || rcode == DNS_RCODE_SERVFAIL) {
-		if (sv)
-			upstream_refused(sv, 0);
+	if (refused) {
 		u->stats->upstream_refused++;
 		attempt_failed(u, a, DNS_EDE_REFUSED, now);
 		return;
