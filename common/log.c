@@ -120,11 +120,12 @@ timestamp(char *buf, size_t size)
 }
 
 static void
-log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+log_vemit(enum log_level level, int err, const char *suffix, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 
 static void
-log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
+log_vemit(enum log_level level, int err, const char *suffix, const char *fmt,
+    va_list ap)
 {
 	char line[1024], prefix[48] = "";
 	int saved = errno;
@@ -139,11 +140,11 @@ log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
 	else if (log_to == LOG_DEST_TTY)
 		timestamp(prefix, sizeof(prefix));
 	if (err)
-		fprintf(stderr, "%s%s: %s: %s: %s\n", prefix, log_ident,
-		    level_names[level], line, strerror(err));
+		fprintf(stderr, "%s%s: %s: %s: %s%s\n", prefix, log_ident,
+		    level_names[level], line, strerror(err), suffix);
 	else
-		fprintf(stderr, "%s%s: %s: %s\n", prefix, log_ident,
-		    level_names[level], line);
+		fprintf(stderr, "%s%s: %s: %s%s\n", prefix, log_ident,
+		    level_names[level], line, suffix);
 	errno = saved;
 }
 
@@ -151,7 +152,7 @@ log_vemit(enum log_level level, int err, const char *fmt, va_list ap)
 	do {                                                                   \
 		va_list ap;                                                    \
 		va_start(ap, fmt);                                             \
-		log_vemit((level), (err), fmt, ap);                            \
+		log_vemit((level), (err), "", fmt, ap);                            \
 		va_end(ap);                                                    \
 	} while (0)
 
@@ -159,6 +160,66 @@ void log_warn(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, errno); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, 0); }
 void log_info(const char *fmt, ...) { LOG_BODY(LOG_LVL_INFO, 0); }
 void log_debug(const char *fmt, ...) { LOG_BODY(LOG_LVL_DEBUG, 0); }
+
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Decides whether this line is shown, and with what suffix.  The count of
+ * dropped lines rides on the next line shown, so nothing needs a timer.
+ */
+static int
+log_limit_pass(struct log_limit *rl, char *suffix, size_t size)
+{
+	long long now = monotonic_ms();
+
+	suffix[0] = '\0';
+	if (rl->window_start_ms == 0 ||
+	    now - rl->window_start_ms >= LOG_LIMIT_WINDOW_S * 1000LL) {
+		rl->window_start_ms = now ? now : 1;
+		rl->shown = 0;
+	}
+	if (rl->shown >= LOG_LIMIT_BURST) {
+		rl->dropped++;
+		return 0;
+	}
+	rl->shown++;
+	if (rl->dropped)
+		snprintf(suffix, size, " (%u more in the last %d s)",
+		    rl->dropped, LOG_LIMIT_WINDOW_S);
+	rl->dropped = 0;
+	return 1;
+}
+
+#define LOG_LIMITED_BODY(level, err)                                           \
+	do {                                                                   \
+		char suffix[48];                                               \
+		int saved_ = (err);                                            \
+		va_list ap;                                                    \
+		if (!log_limit_pass(rl, suffix, sizeof(suffix)))               \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		log_vemit((level), saved_, suffix, fmt, ap);                   \
+		va_end(ap);                                                    \
+	} while (0)
+
+void
+log_warn_limited(struct log_limit *rl, const char *fmt, ...)
+{
+	LOG_LIMITED_BODY(LOG_LVL_WARN, errno);
+}
+
+void
+log_warnx_limited(struct log_limit *rl, const char *fmt, ...)
+{
+	LOG_LIMITED_BODY(LOG_LVL_WARN, 0);
+}
 
 noreturn void
 fatal(const char *fmt, ...)

@@ -21,6 +21,25 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Rate-limited warnings, for events a peer or the system can repeat at will
+ * (a full descriptor table, a hostile client): one struct log_limit per
+ * call site, zero-initialised (static).  At most LOG_LIMIT_BURST lines per
+ * LOG_LIMIT_WINDOW_S seconds; the first line after a window that dropped
+ * some ends with " (N more in the last 10 s)".
+ */
+#define LOG_LIMIT_BURST		5
+#define LOG_LIMIT_WINDOW_S	10
+struct log_limit {
+	long long window_start_ms;	/* CLOCK_MONOTONIC; 0: never used */
+	unsigned shown;			/* lines in this window */
+	unsigned dropped;		/* lines not shown since the last one shown */
+};
+void log_warn_limited(struct log_limit *rl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_warnx_limited(struct log_limit *rl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -282,3 +282,39 @@ Test(logging, journald_wins_over_a_terminal)
 	close(slave);
 	close(master);
 }
+
+static void
+body_flood(void)
+{
+	static struct log_limit rl;
+
+	for (int i = 0; i < 1000; i++) {
+		errno = EMFILE;
+		log_warn_limited(&rl, "accept %d", i);
+		if (errno != EMFILE)
+			_exit(3);
+	}
+	/* the window has passed: the next line carries the count */
+	rl.window_start_ms -= LOG_LIMIT_WINDOW_S * 1000LL;
+	log_warnx_limited(&rl, "again");
+	log_warnx_limited(&rl, "and again");
+}
+
+/* A flood of one line gives a handful, then one that counts the rest. */
+Test(logging, a_repeated_line_is_rate_limited_and_counted)
+{
+	char out[4096];
+	int fd = make_tmpfile();
+
+	cr_assert_eq(run_logger(fd, NULL, NULL, body_flood), 0, "errno not preserved");
+	read_back(fd, out, sizeof(out));
+	cr_assert_str_eq(out,
+	    "fdtool test: warning: accept 0: Too many open files\n"
+	    "fdtool test: warning: accept 1: Too many open files\n"
+	    "fdtool test: warning: accept 2: Too many open files\n"
+	    "fdtool test: warning: accept 3: Too many open files\n"
+	    "fdtool test: warning: accept 4: Too many open files\n"
+	    "fdtool test: warning: again (995 more in the last 10 s)\n"
+	    "fdtool test: warning: and again\n");
+	close(fd);
+}
