@@ -3,6 +3,7 @@
  * so a test only ever signals processes it started itself.
  */
 #include "tests/helpers.h"
+#include "roles/server/dns.h"
 
 #include <criterion/criterion.h>
 
@@ -300,4 +301,15 @@ sockopt_int(int fd, int level, int opt)
 
 	cr_assert_eq(getsockopt(fd, level, opt, &v, &len), 0);
 	return v;
+}
+
+int
+tmpl_in_place(uint8_t *msg, size_t len, size_t cap, struct dns_template_info *info)
+{
+	static uint8_t out[DNS_MSG_MAX];
+	int n = dns_make_template(msg, len, out, sizeof(out), info);
+
+	if (n > 0 && (size_t)n <= cap)
+		memcpy(msg, out, (size_t)n);
+	return n;
 }

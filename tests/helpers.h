@@ -69,4 +69,12 @@ unsigned free_port(void);
 
 /* The inode of a descriptor, to tell whether two are the same socket. */
 unsigned long fd_inode(int fd);
+/*
+ * dns_make_template with the template written back over msg (room for
+ * cap bytes), as the tests build a message and then use it as the
+ * template.  Returns what dns_make_template returned.
+ */
+struct dns_template_info;
+int tmpl_in_place(uint8_t *msg, size_t len, size_t cap, struct dns_template_info *info);
+
 #endif

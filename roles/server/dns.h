@@ -196,11 +196,16 @@ struct dns_template_info {
 };
 
 /*
- * In place: pkt (len bytes) becomes the template (AA cleared: we are
- * not the authority); returns its new length, or -EBADMSG if any record
- * is malformed, -E2BIG if it has more than DNS_TTLS_MAX records.
+ * pkt (len bytes) written anew into out as a template: every name
+ * decompressed and compressed again by us, so no pointer aims at a byte
+ * the cache rewrites (header, TTLs) or drops; the rdata of every type
+ * that carries names (RFC 1035, RFC 3597 4) must be exactly what its
+ * type says; AA cleared (we are not the authority).  Returns the
+ * template's length, or -EBADMSG if any record is malformed, -E2BIG if
+ * it has more than DNS_TTLS_MAX records, -ENOSPC if cap is too small.
  */
-int dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info);
+int dns_make_template(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+    struct dns_template_info *info);
 
 /*
  * The plain twin of a template with info->dnssec set: the same message

@@ -43,5 +43,7 @@ void dns_put_opt(struct wbuf *w, unsigned rcode, int dnssec_ok, enum dns_ede ede
 
 /* dns_template.c: the records a client without DO does not get */
 int dns_dnssec_only(uint16_t type, uint16_t qtype);
+/* dns_template.c: a rewritten message made a template, in place */
+int dns_template_finish(uint8_t *pkt, size_t len, struct dns_template_info *info);
 
 #endif

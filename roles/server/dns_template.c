@@ -72,12 +72,15 @@ dns_dnssec_only(uint16_t type, uint16_t qtype)
 }
 
 /*
- * An extended rcode from upstream would be lost with its OPT and read as
- * a plain one (BADVERS as NOERROR), so the template says SERVFAIL.  AA is
- * cleared: whoever asks us gets it from a cache, not from the authority.
+ * The second half of dns_make_template, on a message dns_rewrite.c wrote
+ * (so every pointer in it aims at a name): in place, OPT removed, TTLs
+ * found.  An extended rcode from upstream would be lost with its OPT and
+ * read as a plain one (BADVERS as NOERROR), so the template says
+ * SERVFAIL.  AA is cleared: whoever asks us gets it from a cache, not
+ * from the authority.
  */
 int
-dns_make_template(uint8_t *pkt, size_t len, struct dns_template_info *info)
+dns_template_finish(uint8_t *pkt, size_t len, struct dns_template_info *info)
 {
 	struct dns_cursor c;
 	uint8_t name[DNS_NAME_MAX];

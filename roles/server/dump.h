@@ -92,19 +92,20 @@ int dump_parser_finish(struct dump_parser *p, struct dump_entry *out);
 
 /*
  * What load-cache stores for one template read back (made a template
- * again in place): the key from its question, cd from its header's CD
+ * again, into l->tmpl: the bytes come from another process): the key from its question, cd from its header's CD
  * bit (set by the parser for a "cd" entry), and the answer, with its
  * plain twin made by dns_strip_dnssec() when it carries DNSSEC records.
- * The answer points into tmpl and *l.  Returns 0 or -EBADMSG.
+ * The answer points into *l.  Returns 0 or -EBADMSG.
  */
 struct dump_load {
 	struct cache_key key;
 	struct cache_answer answer;
 	struct dns_template_info info;
 	struct dns_template_info pinfo;
+	uint8_t tmpl[DNS_MSG_MAX];
 	uint8_t plain[DNS_MSG_MAX];
 };
 
-int dump_load_answer(uint8_t *tmpl, size_t len, int negative, struct dump_load *l);
+int dump_load_answer(const uint8_t *in, size_t len, int negative, struct dump_load *l);
 
 #endif

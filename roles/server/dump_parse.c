@@ -123,21 +123,6 @@ dump_parser_init(struct dump_parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Only the used part of the template and of the TTL offsets is copied. */
-static void
-copy_entry(struct dump_entry *out, const struct dump_entry *in)
-{
-	out->key = in->key;
-	memcpy(out->tmpl, in->tmpl, in->tlen);
-	out->tlen = in->tlen;
-	memcpy(&out->info, &in->info, offsetof(struct dns_template_info, ttl_off));
-	memcpy(out->info.ttl_off, in->info.ttl_off,
-	    in->info.nttl * sizeof(in->info.ttl_off[0]));
-	out->ttl = in->ttl;
-	out->rcode = in->rcode;
-	out->negative = in->negative;
-}
-
 /* Close the current entry: 1 if it is good and live, and then it is in *out. */
 static int
 complete(struct dump_parser *p, struct dump_entry *out)
@@ -151,16 +136,20 @@ complete(struct dump_parser *p, struct dump_entry *out)
 	set16(p->cur.tmpl + 6, p->counts[0]);
 	set16(p->cur.tmpl + 8, p->counts[1]);
 	set16(p->cur.tmpl + 10, p->counts[2]);
-	if ((n = dns_make_template(p->cur.tmpl, p->len, &p->cur.info)) < 0) {
+	if ((n = dns_make_template(p->cur.tmpl, p->len, out->tmpl, sizeof(out->tmpl),
+	    &out->info)) < 0) {
 		p->malformed++;
 		return 0;
 	}
-	p->cur.tlen = (size_t)n;
 	if (p->cur.ttl == 0) {
 		p->expired++;
 		return 0;
 	}
-	copy_entry(out, &p->cur);
+	out->key = p->cur.key;
+	out->tlen = (size_t)n;
+	out->ttl = p->cur.ttl;
+	out->rcode = p->cur.rcode;
+	out->negative = p->cur.negative;
 	p->entries++;
 	return 1;
 }
@@ -265,16 +254,18 @@ dump_parser_finish(struct dump_parser *p, struct dump_entry *out)
  * question and carry the answer to another.
  */
 int
-dump_load_answer(uint8_t *tmpl, size_t len, int negative, struct dump_load *l)
+dump_load_answer(const uint8_t *in, size_t len, int negative, struct dump_load *l)
 {
+	const uint8_t *tmpl;
 	struct dns_cursor c;
 	uint8_t name[DNS_NAME_MAX];
 	int tlen, plen, nl;
 
 	memset(&l->key, 0, sizeof(l->key));
 	memset(&l->answer, 0, sizeof(l->answer));
-	if ((tlen = dns_make_template(tmpl, len, &l->info)) < 0)
+	if ((tlen = dns_make_template(in, len, l->tmpl, sizeof(l->tmpl), &l->info)) < 0)
 		return -EBADMSG;
+	tmpl = l->tmpl;
 	dns_cursor_init(&c, tmpl, (size_t)tlen, DNS_HDR_SIZE);
 	if ((nl = dns_read_name(&c, name)) < 0)
 		return -EBADMSG;

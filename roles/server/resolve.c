@@ -200,7 +200,7 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 	struct dns_query plain;
 	struct dns_template_info info;
 	struct cache_answer a = { .rcode = DNS_RCODE_SERVFAIL, .ede = res->why };
-	uint8_t msg[DNS_HDR_SIZE + DNS_NAME_MAX + 4];
+	uint8_t msg[DNS_HDR_SIZE + DNS_NAME_MAX + 4], tmpl[sizeof(msg)];
 	size_t n;
 	int tlen;
 
@@ -220,8 +220,8 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 	plain.edns = 0;		/* the template carries no OPT: each client gets its own */
 	plain.flags &= (uint16_t)~DNS_F_CD;
 	n = dns_build_error(msg, sizeof(msg), &plain, DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
-	if (n && (tlen = dns_make_template(msg, n, &info)) >= 0) {
-		a.full = (struct dns_tmpl){ msg, (size_t)tlen, info.ttl_off, info.nttl };
+	if (n && (tlen = dns_make_template(msg, n, tmpl, sizeof(tmpl), &info)) >= 0) {
+		a.full = (struct dns_tmpl){ tmpl, (size_t)tlen, info.ttl_off, info.nttl };
 		if (res->failed_upstream && !res->early)
 			cache_insert(r->cache, &k, &a, SERVER_SERVFAIL_TTL, r->clock->s);
 	}

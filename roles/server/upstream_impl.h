@@ -59,6 +59,7 @@ struct upstreams {
 	uint8_t rnd[256];		/* getrandom() refill for ids */
 	size_t rnd_left;
 	uint8_t buf[DNS_MSG_MAX];	/* one UDP answer */
+	uint8_t tmpl[DNS_MSG_MAX];	/* an answer made a template */
 	struct dns_template_info info;
 };
 

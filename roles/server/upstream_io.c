@@ -234,7 +234,7 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 		fetch_reschedule(u, a->f);
 		return;
 	}
-	if ((tlen = dns_make_template(msg, len, &u->info)) < 0) {
+	if ((tlen = dns_make_template(msg, len, u->tmpl, sizeof(u->tmpl), &u->info)) < 0) {
 		u->stats->upstream_bad++;
 		attempt_failed(u, a, DNS_EDE_NETWORK, now);
 		return;
@@ -244,7 +244,7 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 		attempt_failed(u, a, DNS_EDE_REFUSED, now);
 		return;
 	}
-	fetch_end(u, a->f, msg, (size_t)tlen);
+	fetch_end(u, a->f, u->tmpl, (size_t)tlen);
 }
 
 static void

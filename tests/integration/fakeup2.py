@@ -12,6 +12,12 @@
                     refused     REFUSED with the question echoed
                     noquestion  REFUSED with qdcount 0 (same id)
                     servfail    SERVFAIL with the question echoed
+                    pointers    like ok for IN A, with legal compression
+                                pointers the cache must not trust: a
+                                second A record (192.0.2.2) and an NS in
+                                the authority section whose names point
+                                into the first record's TTL field, which
+                                holds the label "a" (TTL 0x3f016100)
     --delay S       answer S seconds after the query came (e.g. 2.5: "slow")
     --ttl N         TTL of the answer and of the SOA (default 300)
     --answer IP     the A record's address (default 192.0.2.1)
@@ -109,6 +115,14 @@ class Fake:
         if mode == "servfail":
             return struct.pack(">HHHHHH", qid, base | 2, 1, 0, 0, 0) + question
         ttl = self.opt["ttl"]
+        if mode == "pointers" and qclass == 1 and qtype == 1:
+            ttl_at = 12 + len(question) + 6		# rec1: c00c, type, class, TTL
+            a_name = struct.pack(">H", 0xC000 | (ttl_at + 1))
+            rr1 = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 0x3F016100, 4) + \
+                socket.inet_aton(self.opt["answer"])
+            rr2 = a_name + struct.pack(">HHIH", 1, 1, ttl, 4) + socket.inet_aton("192.0.2.2")
+            ns = b"\xc0\x0c" + struct.pack(">HHIH", 2, 1, ttl, 2) + a_name
+            return struct.pack(">HHHHHH", qid, base, 1, 2, 1, 0) + question + rr1 + rr2 + ns
         if qclass == 1 and qtype == 1:
             rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, ttl, 4) + socket.inet_aton(self.opt["answer"])
             return struct.pack(">HHHHHH", qid, base, 1, 1, 0, 0) + question + rr
@@ -193,8 +207,10 @@ def serve(argv):
             v = float(v)
         opt[key] = v
         i += 2
-    if opt["port"] is None or opt["mode"] not in ("silent", "ok", "refused", "noquestion", "servfail"):
-        sys.exit("usage: fakeup2.py serve --port P [--mode silent|ok|refused|noquestion|servfail] ...")
+    if opt["port"] is None or opt["mode"] not in ("silent", "ok", "refused", "noquestion", "servfail",
+                                                     "pointers"):
+        sys.exit("usage: fakeup2.py serve --port P "
+                 "[--mode silent|ok|refused|noquestion|servfail|pointers] ...")
     if not opt["addr"].startswith("127."):
         sys.exit("loopback addresses only")
     fake = Fake(opt)

@@ -1,7 +1,12 @@
 /*
- * The plain twin of a DNSSEC answer for clients without DO: the same
- * records minus RRSIG, NSEC, NSEC3 and DS, names compressed anew since a
- * pointer into a dropped record would dangle.
+ * Every template is written anew, record by record, with its names
+ * decompressed and compressed again by us: a pointer in a template only
+ * ever aims at a name we wrote.  An upstream may legally point anywhere
+ * backwards -- into the header, a TTL, an A record's bytes -- and the
+ * cache rewrites exactly those bytes (flags, counts, TTLs), so a name
+ * read through such a pointer would change under the client.  The plain
+ * twin of a DNSSEC answer (RRSIG, NSEC, NSEC3 and DS dropped) is the
+ * same rewrite with a filter.
  */
 #include "roles/server/dns_impl.h"
 
@@ -9,7 +14,7 @@
 #include <string.h>
 
 /*
- * Name compression for dns_strip_dnssec.  Each entry is one label written
+ * Name compression for the rewrite.  Each entry is one label written
  * to the output at off, followed by the name of entry parent (-1: the
  * root), so a name is matched from its last label towards its first.
  * Labels compare byte for byte, case included, so every name reads back
@@ -138,15 +143,34 @@ walk_rdata(const char *layout, int compress, const uint8_t *pkt, size_t len,
 	return c.pos == rdend ? 0 : -EBADMSG;
 }
 
-/* One record, its owner and any names in its rdata compressed anew. */
+/* The layout of type's rdata if it carries names, else NULL. */
+static const char *
+name_layout(uint16_t type, int *compress)
+{
+	for (size_t i = 0; i < sizeof(name_rdata) / sizeof(name_rdata[0]); i++)
+		if (name_rdata[i].type == type) {
+			*compress = name_rdata[i].compress;
+			return name_rdata[i].layout;
+		}
+	return NULL;
+}
+
+/*
+ * One record, its owner and any names in its rdata compressed anew.  The
+ * rdata of a type with names that is not what its type says is copied as
+ * it came: no client can read a name out of it either, and the dump
+ * writes it as hex, byte for byte.  (The RFC 1035 types among them are
+ * refused by dns_template_finish.)
+ */
 static int
-put_stripped_rr(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t len,
+put_rr_anew(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t len,
     const struct dns_rr *rr)
 {
 	struct dns_cursor c;
 	uint8_t owner[DNS_NAME_MAX];
+	const char *layout;
 	size_t rdlen_at, rd;
-	int n;
+	int n, compress = 0;
 
 	dns_cursor_init(&c, pkt, len, rr->start);
 	if ((n = dns_read_name(&c, owner)) < 0)
@@ -158,19 +182,11 @@ put_stripped_rr(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_
 	rdlen_at = w->len;
 	put16(w, 0);
 	rd = w->len;
-	for (size_t i = 0; i < sizeof(name_rdata) / sizeof(name_rdata[0]); i++) {
-		if (name_rdata[i].type != rr->type)
-			continue;
-		if (walk_rdata(name_rdata[i].layout, 0, pkt, len, rr, NULL, NULL) == 0) {
-			walk_rdata(name_rdata[i].layout, name_rdata[i].compress, pkt, len, rr,
-			    w, cz);
-			goto done;
-		}
-		break;
-	}
-	/* opaque, or not what its type says: as it came */
-	put_bytes(w, pkt + rr->rdata, rr->rdlen);
-done:
+	if ((layout = name_layout(rr->type, &compress)) != NULL &&
+	    walk_rdata(layout, 0, pkt, len, rr, NULL, NULL) == 0)
+		walk_rdata(layout, compress, pkt, len, rr, w, cz);
+	else
+		put_bytes(w, pkt + rr->rdata, rr->rdlen);
 	if (w->full)
 		return -ENOSPC;
 	if (w->len - rd > UINT16_MAX)
@@ -180,12 +196,14 @@ done:
 }
 
 /*
- * Written record by record into out, then made a template of its own by
- * dns_make_template, which checks the result and finds its TTLs.
+ * The message in pkt written anew into out: header, the question (which
+ * must be uncompressed: dns_render writes the client's spelling over
+ * it), then each record, less the DNSSEC-only ones if strip.  Bytes after
+ * the last record are left behind.  Returns the length written, or
+ * -EBADMSG / -ENOSPC.
  */
-int
-dns_strip_dnssec(const uint8_t *tmpl, size_t tlen, uint8_t *out, size_t cap,
-    struct dns_template_info *pinfo)
+static int
+rewrite(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int strip)
 {
 	struct wbuf w = { out, cap, 0, 0 };
 	struct compressor cz;
@@ -194,38 +212,58 @@ dns_strip_dnssec(const uint8_t *tmpl, size_t tlen, uint8_t *out, size_t cap,
 	size_t namelen;
 	int r;
 
-	if (tlen < DNS_HDR_SIZE || tlen > DNS_MSG_MAX || peek16(tmpl + 4) != 1)
+	if (len < DNS_HDR_SIZE || len > DNS_MSG_MAX || peek16(pkt + 4) != 1)
 		return -EBADMSG;
-	namelen = dns_plain_name_len(tmpl + DNS_HDR_SIZE, tlen - DNS_HDR_SIZE);
-	if (namelen == 0 || DNS_HDR_SIZE + namelen + 4 > tlen)
+	namelen = dns_plain_name_len(pkt + DNS_HDR_SIZE, len - DNS_HDR_SIZE);
+	if (namelen == 0 || DNS_HDR_SIZE + namelen + 4 > len)
 		return -EBADMSG;
 	for (int s = 0; s < 3; s++)
-		count[s] = peek16(tmpl + 6 + 2 * s);
-	qtype = peek16(tmpl + DNS_HDR_SIZE + namelen);
+		count[s] = peek16(pkt + 6 + 2 * s);
+	qtype = peek16(pkt + DNS_HDR_SIZE + namelen);
 
 	cz.n = 0;
-	put_bytes(&w, tmpl, DNS_HDR_SIZE);
-	put_cname(&w, &cz, tmpl + DNS_HDR_SIZE, namelen, 1);
-	put_bytes(&w, tmpl + DNS_HDR_SIZE + namelen, 4);
-	dns_cursor_init(&c, tmpl, tlen, DNS_HDR_SIZE + namelen + 4);
+	put_bytes(&w, pkt, DNS_HDR_SIZE);
+	put_cname(&w, &cz, pkt + DNS_HDR_SIZE, namelen, 1);
+	put_bytes(&w, pkt + DNS_HDR_SIZE + namelen, 4);
+	dns_cursor_init(&c, pkt, len, DNS_HDR_SIZE + namelen + 4);
 	for (int s = 0; s < 3; s++)
 		for (unsigned i = 0; i < count[s]; i++) {
 			struct dns_rr rr;
 
 			if (dns_read_rr(&c, &rr) < 0)
 				return -EBADMSG;
-			if (dns_dnssec_only(rr.type, qtype))
+			if (strip && dns_dnssec_only(rr.type, qtype))
 				continue;
-			if ((r = put_stripped_rr(&w, &cz, tmpl, tlen, &rr)) < 0)
+			if ((r = put_rr_anew(&w, &cz, pkt, len, &rr)) < 0)
 				return r;
 			kept[s]++;
 		}
-	if (w.full)
+	if (w.full || w.len > DNS_MSG_MAX)
 		return -ENOSPC;
 	for (int s = 0; s < 3; s++)
 		set16(out + 6 + 2 * s, kept[s]);
-	if (w.len > DNS_MSG_MAX)
-		return -ENOSPC;
-	r = dns_make_template(out, w.len, pinfo);
+	return (int)w.len;
+}
+
+int
+dns_make_template(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+    struct dns_template_info *info)
+{
+	int n;
+
+	if ((n = rewrite(pkt, len, out, cap, 0)) < 0)
+		return n;
+	return dns_template_finish(out, (size_t)n, info);
+}
+
+int
+dns_strip_dnssec(const uint8_t *tmpl, size_t tlen, uint8_t *out, size_t cap,
+    struct dns_template_info *pinfo)
+{
+	int r;
+
+	if ((r = rewrite(tmpl, tlen, out, cap, 1)) < 0)
+		return r;
+	r = dns_template_finish(out, (size_t)r, pinfo);
 	return r == -E2BIG ? -EBADMSG : r;
 }
