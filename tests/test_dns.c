@@ -2713,3 +2713,30 @@ ParameterizedTest(struct ptr_case *c, template, pointers_into_rewritten_bytes)
 		    got, want);
 	}
 }
+
+/*
+ * rdata of a type with names that does not parse is refused, in any
+ * class: kept as it came, its pointer (here forward, to a TTL of the
+ * rewritten message) would name something else once the bytes moved.
+ */
+Test(template, names_in_rdata_must_parse)
+{
+	static struct pkt p;
+	struct dns_template_info info;
+	const uint8_t srv_short[] = { 0, 1, 0, 2, 0 };
+
+	reply(&p, 0, 2, 0, 0, DNS_TYPE_ANY);
+	pa(&p, NULL, 300, 1);
+	p16(&p, 0xc00c);
+	p16(&p, DNS_TYPE_NS);
+	p16(&p, 63);			/* a class of no consequence */
+	p32(&p, 300);
+	p16(&p, 5);
+	pbytes(&p, "\x02ns", 3);
+	p16(&p, (uint16_t)(0xc000 | (p.len + 2)));	/* forward: not a name here */
+	make_tmpl(&p, &info, -EBADMSG);
+
+	reply(&p, 0, 1, 0, 0, 33);
+	prr(&p, NULL, 33, 300, srv_short, sizeof(srv_short));
+	make_tmpl(&p, &info, -EBADMSG);
+}

@@ -157,10 +157,9 @@ name_layout(uint16_t type, int *compress)
 
 /*
  * One record, its owner and any names in its rdata compressed anew.  The
- * rdata of a type with names that is not what its type says is copied as
- * it came: no client can read a name out of it either, and the dump
- * writes it as hex, byte for byte.  (The RFC 1035 types among them are
- * refused by dns_template_finish.)
+ * rdata of a type with names must be exactly what its type says: copied
+ * as it came, a pointer in it that did not parse here could aim at a
+ * name, or at a TTL, once the bytes have moved.
  */
 static int
 put_rr_anew(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t len,
@@ -182,11 +181,13 @@ put_rr_anew(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t le
 	rdlen_at = w->len;
 	put16(w, 0);
 	rd = w->len;
-	if ((layout = name_layout(rr->type, &compress)) != NULL &&
-	    walk_rdata(layout, 0, pkt, len, rr, NULL, NULL) == 0)
+	if ((layout = name_layout(rr->type, &compress)) != NULL) {
+		if (walk_rdata(layout, 0, pkt, len, rr, NULL, NULL) < 0)
+			return -EBADMSG;
 		walk_rdata(layout, compress, pkt, len, rr, w, cz);
-	else
-		put_bytes(w, pkt + rr->rdata, rr->rdlen);
+	} else {
+		put_bytes(w, pkt + rr->rdata, rr->rdlen);	/* opaque: no names */
+	}
 	if (w->full)
 		return -ENOSPC;
 	if (w->len - rd > UINT16_MAX)
