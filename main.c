@@ -3,9 +3,12 @@
  * were run as (fdtool-creator ...) or from the first argument (fdtool
  * creator ...).  This file holds the only table of roles.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "roles/roles.h"
 
@@ -79,13 +82,46 @@ run(const struct role *r, int argc, char **argv)
 	return r->main(argc, argv);
 }
 
+/*
+ * Descriptors 0, 1 and 2 open before anything else is.  Started with one
+ * closed, the first descriptor a role opens takes its number: `control
+ * dump-cache - >&-` handed the server its own control socket as the dump's
+ * output, and every log line would go into whatever landed on 2.  What is
+ * missing becomes /dev/null.  0 or -errno.
+ */
+static int
+stdio_fill(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (errno != EBADF)
+			return -errno;
+		/* the lowest free number: fd itself, as 0..fd-1 are open */
+		if ((n = open("/dev/null", O_RDWR)) < 0)
+			return -errno;
+		if (n != fd && (dup2(n, fd) < 0 || close(n) < 0))
+			return -errno;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *self = argc > 0 ? argv[0] : "fdtool";
 	const char *base = strrchr(self, '/') ? strrchr(self, '/') + 1 : self;
 	const struct role *r;
+	int e;
 
+	if ((e = stdio_fill()) < 0) {
+		/* stderr may be one of those missing: this line may go nowhere */
+		fprintf(stderr, "fdtool: cannot open /dev/null for descriptors 0-2: %s\n",
+		    strerror(-e));
+		return EXIT_RUNTIME;
+	}
 	if (strncmp(base, "fdtool-", 7) == 0) {
 		if (!(r = find_role(base + 7))) {
 			fprintf(stderr, "fdtool: unknown role '%s'\n", base + 7);

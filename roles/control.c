@@ -156,6 +156,11 @@ why(int r)
 		return "the server's reply makes no sense";
 	case -EACCES:
 		return "the server refused us: Permission denied";
+	case -EUSERS:
+		return "the server refused us: too many control clients at once; try again later";
+	case -EMFILE:
+	case -ENFILE:
+		return "the server refused us: it is out of descriptors; try again later";
 	default:
 		return strerror(-r);
 	}
@@ -190,9 +195,11 @@ dump_cache(struct control *c, const char *path)
 	struct fdt_msg rep;
 	int fd, r;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDOUT_FILENO;
-	else {
+	if (strcmp(path, "-") == 0) {
+		/* started with stdout closed, our socket took its number */
+		if ((fd = STDOUT_FILENO) == c->sock)
+			return fail("dump-cache: standard output is closed");
+	} else {
 		int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 		    (c->force ? O_TRUNC : O_EXCL);
 		if ((fd = open(path, flags, 0640)) < 0) {
@@ -220,9 +227,12 @@ load_cache(struct control *c, const char *path)
 	struct fdt_msg rep;
 	int fd, r;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (strcmp(path, "-") == 0) {
+		/* started with stdin closed, our socket took its number: the
+		 * server would read our own connection */
+		if ((fd = STDIN_FILENO) == c->sock)
+			return fail("load-cache: standard input is closed");
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return fail("load-cache: cannot open %s: %s", path, strerror(errno));
 	r = transact(c, FDT_CTL_LOAD_CACHE, NULL, 0, fd, &rep);
 	if (fd != STDIN_FILENO)

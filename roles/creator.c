@@ -23,6 +23,7 @@ const char creator_usage[] =
 "                      only CAP_NET_BIND_SERVICE\n"
 "  --max-sockets N     hold at most N sockets (default 64); past it: EDQUOT\n"
 "  --max-peers N       at most N peers at once (default 32)\n"
+"  --no-seccomp        run without the system-call filter (for debugging)\n"
 "  --log-level LEVEL   error, warning, info (default) or debug\n"
 "  --config FILE       read the [creator] section of FILE (default\n"
 "                      " FDTOOL_CONFIG_FILE " if it exists);\n"
@@ -55,10 +56,13 @@ const char creator_usage[] =
 #include "common/notify.h"
 #include "common/peercred.h"
 #include "common/priv.h"
+#include "common/spare.h"
 #include "common/unixsock.h"
 #include "roles/creator.h"
+#include "roles/creator_seccomp.h"
 #include "roles/options.h"
 #include "roles/roles.h"
+#include "roles/syscall_filter.h"
 
 #define CREATOR_MAX_ALLOW	64
 #define CREATOR_MAX_IDS		32
@@ -87,17 +91,22 @@ struct creator {
 	size_t max_peers;
 	int log_level;
 	int check_config;
+	int no_seccomp;		/* --no-seccomp: no system-call filter */
 	const char *config_file;	/* the file read, or NULL */
 
 	struct creator_table table;
 	int epfd;
 	struct conn listener, signal;
 	struct conn *peers;	/* max_peers slots */
+	int spare_fd;		/* given up to turn a peer away at EMFILE, or -1 */
+	uint64_t listener_paused_until;	/* ms; 0: the listener is watched */
 	int quit;
 };
 
+#define CREATOR_LISTENER_PAUSE_MS	1000
+
 enum { O_LISTEN = 256, O_FD, O_ALLOW, O_UID, O_GID, O_USER, O_MAXS, O_MAXP,
-    O_LOG, O_CHECK };
+    O_LOG, O_CHECK, O_NOSECCOMP };
 
 static int
 creator_apply(void *arg, int id, const struct opt_ctx *o)
@@ -154,6 +163,9 @@ creator_apply(void *arg, int id, const struct opt_ctx *o)
 	case O_CHECK:
 		c->check_config = 1;
 		return 0;
+	case O_NOSECCOMP:
+		c->no_seccomp = 1;
+		return 0;
 	}
 	return opt_error(o, "not handled");
 }
@@ -184,6 +196,7 @@ creator_parse(struct creator *c, int argc, char **argv)
 		{ "max-sockets", required_argument, NULL, O_MAXS },
 		{ "max-peers", required_argument, NULL, O_MAXP },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
 		{ "check-config", no_argument, NULL, O_CHECK },
@@ -242,6 +255,7 @@ creator_check(const struct creator *c)
 		printf("allow-gid = %u\n", (unsigned)c->allow_gid[i]);
 	printf("user = %s\nmax-sockets = %zu\nmax-peers = %zu\nlog-level = %s\n",
 	    c->user, c->max_sockets, c->max_peers, log_level_name(c->log_level));
+	printf("no-seccomp = %s\n", c->no_seccomp ? "yes" : "no");
 	return EXIT_OK;
 }
 
@@ -438,19 +452,74 @@ peer_add(struct creator *c, int fd, int check)
 	return 0;
 }
 
+/*
+ * Out of descriptors with a peer waiting: the spare takes the peer off
+ * the backlog, refused with why (EMFILE, ENFILE), so it reads the reason
+ * rather than waiting for its timeout.  0 when the backlog moved, else
+ * -errno.
+ */
+static int
+turn_away(struct creator *c, int why)
+{
+	int r = spare_turn_away(&c->spare_fd, c->epfd, c->listener.fd, why);
+
+	return r == -EAGAIN || r == -ECONNABORTED ? 0 : r;
+}
+
+/*
+ * The last resort when accepting fails and no spare helps (ENFILE took
+ * our slot, ENOMEM): stop watching the listener for a while rather than
+ * wake for it in a loop.  The waiting peer stays in the backlog.
+ */
+static void
+listener_pause(struct creator *c)
+{
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->listener.fd, NULL);
+	c->listener_paused_until = daemon_now_ms() + CREATOR_LISTENER_PAUSE_MS;
+}
+
+static void
+listener_resume(struct creator *c)
+{
+	if (!c->listener_paused_until || daemon_now_ms() < c->listener_paused_until)
+		return;
+	spare_take(&c->spare_fd, c->epfd);
+	c->listener_paused_until = 0;
+	if (watch(c, &c->listener) < 0)
+		listener_pause(c);
+}
+
+/* How long epoll_wait may sleep: for ever, unless the listener is paused. */
+static int
+loop_timeout(const struct creator *c)
+{
+	uint64_t now;
+
+	if (!c->listener_paused_until)
+		return -1;
+	now = daemon_now_ms();
+	return now >= c->listener_paused_until ? 0 :
+	    (int)(c->listener_paused_until - now);
+}
+
 static void
 creator_dispatch_listener(struct creator *c)
 {
+	static struct log_limit rl;	/* a full table repeats this at will */
 	int fd = accept4(c->listener.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int r;
+	int err = errno, r;
 
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("accept");
+	if (fd >= 0) {
+		if ((r = peer_add(c, fd, 1)) < 0)
+			log_warnx("new peer: %s", strerror(-r));
 		return;
 	}
-	if ((r = peer_add(c, fd, 1)) < 0)
-		log_warnx("new peer: %s", strerror(-r));
+	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+		return;
+	log_warn_limited(&rl, "accept");
+	if ((err == EMFILE || err == ENFILE) && turn_away(c, err) == 0)
+		return;
+	listener_pause(c);
 }
 
 static void
@@ -529,11 +598,12 @@ creator_loop(struct creator *c)
 	struct epoll_event evs[16];
 
 	while (!c->quit) {
-		int n = epoll_wait(c->epfd, evs, 16, -1);
+		int n = epoll_wait(c->epfd, evs, 16, loop_timeout(c));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			fatal("epoll_wait");
+		listener_resume(c);
 		for (int i = 0; i < n && !c->quit; i++) {
 			struct conn *conn = evs[i].data.ptr;
 			if (conn->kind == CONN_LISTENER)
@@ -558,6 +628,7 @@ creator_main(int argc, char **argv)
 		.max_sockets = 64,
 		.max_peers = 32,
 		.log_level = LOG_LVL_INFO,
+		.spare_fd = -1,
 	};
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -594,6 +665,8 @@ creator_main(int argc, char **argv)
 		c.listener = (struct conn){ .kind = CONN_LISTENER, .fd = r };
 		if ((r = watch(&c, &c.listener)) < 0)
 			fatalx("epoll: %s", strerror(-r));
+		if ((r = spare_take(&c.spare_fd, c.epfd)) < 0)
+			fatalx("cannot hold a spare descriptor: %s", strerror(-r));
 	} else {
 		if ((r = adopt_fd(c.inherited_fd)) < 0)
 			fatalx("--fd %d: %s", c.inherited_fd, strerror(-r));
@@ -604,6 +677,7 @@ creator_main(int argc, char **argv)
 	/* drop */
 	drop_privileges(&c, uid, gid);
 	log_policy(&c);
+	role_seccomp_enter(creator_syscalls, c.no_seccomp);
 	notify_send("READY=1\nSTATUS=%zu address(es) allowed", c.nallow);
 
 	/* loop */
@@ -620,6 +694,7 @@ creator_main(int argc, char **argv)
 	for (size_t i = 0; i < c.max_peers; i++)
 		if (c.peers[i].fd >= 0)
 			close(c.peers[i].fd);
+	spare_close(&c.spare_fd);
 	creator_table_free(&c.table);
 	free(c.peers);
 	return EXIT_OK;

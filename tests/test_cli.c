@@ -5,13 +5,17 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/unixsock.h"
 #include "tests/helpers.h"
 
 struct result {
@@ -379,4 +383,98 @@ Test(cli, an_upstream_takes_no_protocol)
 	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
 	    "--upstream", "192.0.2.1:5300");
 	cr_assert_eq(r.code, 0, "%s", r.err);
+}
+
+/* Start the binary with argv and descriptors 0, 1 and 2 closed. */
+static pid_t
+spawn_without_stdio(char *const argv[])
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(0);
+		close(1);
+		close(2);
+		execv(FDTOOL_BIN, argv);
+		_exit(126);
+	}
+	return pid;
+}
+
+/* How many of pid's descriptors 0, 1, 2 are /dev/null; what they are in why. */
+static int
+stdio_on_dev_null(pid_t pid, char *why, size_t size)
+{
+	char path[64], target[128];
+	int n = 0, used = 0;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		ssize_t len;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		target[len < 0 ? 0 : len] = '\0';
+		n += strcmp(target, "/dev/null") == 0;
+		used += snprintf(why + used, size - (size_t)used, "%d -> %s; ", fd,
+		    len < 0 ? "closed" : target);
+		if ((size_t)used >= size)
+			used = (int)size - 1;
+	}
+	return n;
+}
+
+/*
+ * Issue 10, defect 9: `fdtool control dump-cache - >&-` connected its
+ * socket as descriptor 1 and passed it to the server as the dump's
+ * output.  Started with 0, 1 and 2 closed, the client must find
+ * /dev/null there and its socket above them.  It waits on our reply
+ * while we look.
+ */
+Test(cli, control_started_without_stdio_finds_dev_null_there, .timeout = 30)
+{
+	char dir[64], sock[128], why[512];
+	struct pollfd p;
+	int lfd, conn, n, status;
+	pid_t pid;
+
+	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
+	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+	lfd = unixsock_listen(sock, 0600, (uid_t)-1, (gid_t)-1);
+	cr_assert_geq(lfd, 0, "listen: %s", strerror(-lfd));
+	pid = spawn_without_stdio((char *const[]){ "fdtool", "control", "--socket", sock,
+	    "--timeout", "10", "ping", NULL });
+	p = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 10000), 1, "the client never connected");
+	conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(conn, 0);
+	n = stdio_on_dev_null(pid, why, sizeof(why));
+	close(conn);	/* no reply: it reports that, on its /dev/null, and fails */
+	status = wait_child(pid, 10000);
+	close(lfd);
+	unlink(sock);
+	rmdir(dir);
+	cr_assert_eq(n, 3, "descriptors 0-2 of the control client: %s", why);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+}
+
+/* The same for a daemon: its epoll, signals and sockets stay off 0-2. */
+Test(cli, creator_started_without_stdio_finds_dev_null_there, .timeout = 30)
+{
+	char dir[64], sock[128], why[512];
+	int n, status;
+	pid_t pid;
+
+	cr_assert_not_null(make_tmpdir(dir, sizeof(dir)));
+	snprintf(sock, sizeof(sock), "%s/creator.sock", dir);
+	pid = spawn_without_stdio((char *const[]){ "fdtool", "creator", "--no-config",
+	    "--listen", sock, "--allow", "udp:127.0.0.1:5353", NULL });
+	if (wait_for_socket(sock, 10000) != 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		cr_assert_fail("the creator did not come up");
+	}
+	n = stdio_on_dev_null(pid, why, sizeof(why));
+	status = stop_child(pid, 10000);
+	cr_assert_eq(n, 3, "descriptors 0-2 of the creator: %s", why);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 }

@@ -13,14 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/creator_client.h"
 #include "common/endpoint.h"
 #include "common/fdpass.h"
+#include "common/log.h"
 #include "common/unixsock.h"
 #include "tests/helpers.h"
 
@@ -544,4 +547,104 @@ Test(creator, max_peers_turns_the_next_one_away)
 	close(first);
 	creator_stop(&cr);
 	cr_assert(log_has(&cr, "--max-peers reached", NULL));
+}
+
+/* CPU time (user + system) a process has used, in clock ticks. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	long utime = -1, stime = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* after the name in parentheses: state is field 3, utime 14, stime 15 */
+	cr_assert_not_null(p = strrchr(buf, ')'));
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
+	    &utime, &stime), 2);
+	return utime + stime;
+}
+
+static int
+log_count(const struct creator_run *cr, const char *a)
+{
+	char line[1024];
+	FILE *f = fopen(cr->log, "r");
+	int n = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, a) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Defect 3 of issue 10: with its descriptor table full and a peer waiting
+ * to be accepted, the creator span on the readable listener and logged
+ * about a million "accept" lines in 2 s.  Now the waiting peer is told
+ * EMFILE and the rest is quiet; once descriptors free, it serves again.
+ */
+Test(creator, out_of_descriptors_turns_a_peer_away_without_spinning)
+{
+	struct creator_run cr;
+	unsigned base = free_port(), held = 0;
+	char allow[64];
+	const char *args[] = { "--allow", allow, "--max-sockets", "64", NULL };
+	struct rlimit rl, low;
+	struct fdt_bind b;
+	int fds[2], sock, late, r = 0;
+	long before;
+
+	if (base > 65535 - 64)
+		base -= 64;
+	snprintf(allow, sizeof(allow), "udp:127.0.0.1:%u-%u", base, base + 63);
+	/* the creator inherits a small table: 16 descriptors */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = (struct rlimit){ .rlim_cur = 16, .rlim_max = rl.rlim_max };
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	creator_start(&cr, args);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	sock = creator_connect(&cr);
+	for (unsigned i = 0; i < 64 && r != -EMFILE; i++) {
+		b = loopback_bind(FDT_PROTO_UDP, base + i);
+		if ((r = creator_bind(sock, &b, fds, TIMEOUT_MS)) == 1) {
+			close(fds[0]);
+			held++;
+		}
+	}
+	cr_assert_eq(r, -EMFILE, "the creator's table never filled (%u held)", held);
+	cr_assert_geq(held, 3);
+
+	late = creator_connect(&cr);	/* waits in the backlog: accept fails */
+	before = cpu_ticks(cr.pid);
+	nanosleep(&(struct timespec){ .tv_sec = 2 }, NULL);
+	cr_assert_leq(cpu_ticks(cr.pid) - before, 20,
+	    "the creator spins with a peer it cannot accept (%ld ticks in 2 s)",
+	    cpu_ticks(cr.pid) - before);
+	cr_assert_leq(log_count(&cr, "accept"), LOG_LIMIT_BURST + 1,
+	    "%d accept lines in the log", log_count(&cr, "accept"));
+	b = loopback_bind(FDT_PROTO_UDP, base);
+	r = creator_bind(late, &b, fds, TIMEOUT_MS);
+	cr_assert_eq(r, -EMFILE, "the turned-away peer reads why: %s", strerror(-r));
+	close(late);
+	cr_assert_eq(creator_bind(sock, &b, fds, TIMEOUT_MS), 1, "a held socket is still handed out");
+	close(fds[0]);
+
+	/* descriptors free: a new peer is served */
+	for (unsigned i = 0; i < 3; i++) {
+		b = loopback_bind(FDT_PROTO_UDP, base + i);
+		cr_assert_eq(creator_release(sock, &b, TIMEOUT_MS), 0);
+	}
+	late = creator_connect(&cr);
+	r = creator_bind(late, &b, fds, TIMEOUT_MS);
+	cr_assert_eq(r, 1, "served again once descriptors freed: %s", strerror(-r));
+	close(fds[0]);
+	close(late);
+	close(sock);
+	creator_stop(&cr);
 }

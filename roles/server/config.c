@@ -18,7 +18,8 @@
 enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
     O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
     O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL,
-    O_CHECK, O_ALLOW_FROM, O_FORWARD_ZONE, O_SERVE_STALE, O_QUERY_TIMEOUT };
+    O_CHECK, O_ALLOW_FROM, O_FORWARD_ZONE, O_SERVE_STALE, O_QUERY_TIMEOUT, O_NOSECCOMP,
+    O_CONTROL_IDLE, O_CONTROL_JOB };
 
 static const struct option server_opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -36,10 +37,13 @@ static const struct option server_opts[] = {
 	{ "tcp-idle-timeout", required_argument, NULL, O_TCPIDLE },
 	{ "max-pending", required_argument, NULL, O_MAXPEND },
 	{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
+	{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
 	{ "log-level", required_argument, NULL, O_LOG },
 	{ "control", required_argument, NULL, O_CONTROL },
 	{ "control-group", required_argument, NULL, O_CONTROL_GROUP },
 	{ "no-control", no_argument, NULL, O_NOCONTROL },
+	{ "control-idle-timeout", required_argument, NULL, O_CONTROL_IDLE },
+	{ "control-job-timeout", required_argument, NULL, O_CONTROL_JOB },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
 	{ "check-config", no_argument, NULL, O_CHECK },
@@ -66,6 +70,8 @@ server_config_defaults(struct server_config *cfg)
 		.query_timeout_ms = 5000,
 		.log_level = LOG_LVL_INFO,
 		.control_path = "/run/fdtool/control.sock",
+		.control_idle_s = 30,
+		.control_job_s = 60,
 	};
 }
 
@@ -193,6 +199,9 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 	case O_NOSANDBOX:
 		cfg->no_sandbox = 1;
 		return 0;
+	case O_NOSECCOMP:
+		cfg->no_seccomp = 1;
+		return 0;
 	case O_CONTROL:
 		cfg->control_path = o->arg;
 		cfg->control_explicit = 1;
@@ -203,6 +212,14 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 	case O_NOCONTROL:
 		cfg->control_path = NULL;
 		return 0;
+	case O_CONTROL_IDLE:
+		if ((r = opt_number(o, 1, 86400, &v)) == 0)
+			cfg->control_idle_s = (unsigned)v;
+		return r;
+	case O_CONTROL_JOB:
+		if ((r = opt_number(o, 1, 86400, &v)) == 0)
+			cfg->control_job_s = (unsigned)v;
+		return r;
 	case O_LOG:
 		return opt_log_level(o, &cfg->log_level);
 	case O_CHECK:
@@ -362,6 +379,7 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "tcp-idle-timeout = %u\n", cfg->tcp_idle_ms);
 	fprintf(f, "max-pending = %zu\n", cfg->max_pending);
 	fprintf(f, "no-sandbox = %s\n", cfg->no_sandbox ? "yes" : "no");
+	fprintf(f, "no-seccomp = %s\n", cfg->no_seccomp ? "yes" : "no");
 	/* the default as a comment: given, a control socket it cannot make is fatal */
 	if (cfg->control_path && !cfg->control_explicit)
 		fprintf(f, "#control = %s\n", cfg->control_path);
@@ -369,6 +387,8 @@ server_config_check(const struct server_config *cfg, FILE *f)
 		print_path(f, "control", cfg->control_path, "no-control");
 	if (cfg->control_group)
 		fprintf(f, "control-group = %s\n", cfg->control_group);
+	fprintf(f, "control-idle-timeout = %u\n", cfg->control_idle_s);
+	fprintf(f, "control-job-timeout = %u\n", cfg->control_job_s);
 	fprintf(f, "log-level = %s\n", log_level_name(cfg->log_level));
 	return EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/peercred.h"
 #include "common/priv.h"
+#include "common/spare.h"
 #include "common/unixsock.h"
 #include "common/wire.h"
 #include "roles/server/control.h"
@@ -133,6 +134,8 @@ server_control_open(struct server *s, uid_t uid, gid_t gid)
 
 	s->control.kind = K_CONTROL_LISTEN;
 	s->control.fd = -1;
+	s->control_spare = -1;
+	s->control_paused = 0;
 	s->run_uid = uid;
 	s->control_gid = (gid_t)-1;
 	for (size_t i = 0; i < SERVER_MAX_CONTROL; i++)
@@ -151,38 +154,99 @@ server_control_open(struct server *s, uid_t uid, gid_t gid)
 	if (fd < 0)
 		return fd;
 	s->control.fd = fd;
+	/* a copy of a descriptor we hold anyway: no path, nothing the sandbox refuses */
+	spare_take(&s->control_spare, s->epfd);
 	return loop_watch(s->epfd, &s->control, EPOLLIN, &s->control);
+}
+
+/*
+ * Out of descriptors (accept4 said EMFILE or ENFILE, err): the waiting
+ * client would wake the level-triggered listener forever.  The spare
+ * takes it off the queue to tell it why; without a spare, or when even
+ * that fails, the listener is paused for a second (tick wakes it) rather
+ * than spun on.
+ */
+static void
+control_out_of_fds(struct server *s, int err)
+{
+	static struct log_limit rl;
+	int r = spare_turn_away(&s->control_spare, s->epfd, s->control.fd, err);
+
+	errno = err;
+	log_warn_limited(&rl, "control connection refused: out of descriptors");
+	if (r < 0 || s->control_spare < 0) {
+		struct epoll_event ev = { .events = 0, .data.ptr = &s->control };
+		epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->control.fd, &ev);
+		s->control_paused = s->clock.ms + 1000;
+	}
+}
+
+/* After a pause: a spare again if we can, and the listener watched again. */
+static void
+control_resume(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->control };
+
+	if (!s->control_paused || s->clock.ms < s->control_paused || s->control.fd < 0)
+		return;
+	s->control_paused = 0;
+	spare_take(&s->control_spare, s->epfd);
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->control.fd, &ev);
+}
+
+/*
+ * A free slot for a client with these credentials, or NULL.  The last
+ * free slot is kept for root and our own uid: other permitted users
+ * cannot lock the operator out by holding connections.
+ */
+static struct ctl_conn *
+ctl_slot(struct server *s, uid_t uid)
+{
+	struct ctl_conn *c = NULL;
+	size_t nfree = 0;
+
+	for (size_t i = 0; i < SERVER_MAX_CONTROL; i++)
+		if (s->ctl[i].w.fd < 0 && !s->ctl[i].job && nfree++ == 0)
+			c = &s->ctl[i];
+	if (nfree == 1 && uid != 0 && uid != s->run_uid)
+		return NULL;
+	return c;
 }
 
 void
 server_dispatch_control_listen(struct server *s)
 {
+	static struct log_limit rl_denied, rl_full;
 	struct peercred pc;
-	struct ctl_conn *c = NULL;
+	struct ctl_conn *c;
+	uint32_t gen;
 	int fd = accept4(s->control.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			control_out_of_fds(s, errno);
 		return;
+	}
 	if (peercred_get(fd, &pc) < 0) {
 		close(fd);
 		return;
 	}
 	if (!peercred_allowed(&pc, &s->run_uid, 1, &s->control_gid,
 	    s->control_gid == (gid_t)-1 ? 0 : 1)) {
-		log_warnx("refused control connection from pid %d uid %u: not root, "
-		    "not us, not in the control group", (int)pc.pid, (unsigned)pc.uid);
+		log_warnx_limited(&rl_denied, "refused control connection from pid %d uid %u: "
+		    "not root, not us, not in the control group", (int)pc.pid, (unsigned)pc.uid);
 		fdt_msg_refuse(fd, EACCES);
 		return;
 	}
-	for (size_t i = 0; i < SERVER_MAX_CONTROL && !c; i++)
-		if (s->ctl[i].w.fd < 0)
-			c = &s->ctl[i];
-	if (!c) {
-		log_warnx("control connection from pid %d: too many at once", (int)pc.pid);
-		close(fd);
+	if (!(c = ctl_slot(s, pc.uid))) {
+		log_warnx_limited(&rl_full, "refused control connection from pid %d uid %u: "
+		    "too many at once", (int)pc.pid, (unsigned)pc.uid);
+		fdt_msg_refuse(fd, EUSERS);
 		return;
 	}
-	*c = (struct ctl_conn){ .w = { K_CONTROL, fd }, .pid = pc.pid, .uid = pc.uid };
+	gen = c->gen + 1;
+	*c = (struct ctl_conn){ .w = { K_CONTROL, fd }, .pid = pc.pid, .uid = pc.uid,
+		.gen = gen, .last_active = s->clock.ms };
 	if (loop_watch(s->epfd, &c->w, EPOLLIN, c) < 0)
 		ctl_close(c);
 }
@@ -314,26 +378,65 @@ server_dispatch_control(struct server *s, struct ctl_conn *c)
 		ctl_close(c);
 		return;
 	}
-	if (c->busy) {
+	c->last_active = s->clock.ms;
+	if (c->job) {
 		fdpass_close_all(fds, fdt_msg_nfds(&m));
 		c->id = m.id;
 		c->command = m.body.ctl.command;
-		ctl_reply(c, EBUSY, 0, "a load is still running on this connection");
+		ctl_reply(c, EBUSY, 0, "a dump or load is still running on this connection");
 		return;
 	}
 	ctl_command(s, c, &m, fdt_msg_nfds(&m) ? fds[0] : -1);
 }
 
-/* Once per loop turn: loaders' progress, quit-nicely. */
+/*
+ * Clients silent for --control-idle-timeout are closed (one waiting on its
+ * dump or load is not silent: the job timeout watches that), so holding
+ * connections cannot keep the slots.
+ */
+static void
+ctl_idle_tick(struct server *s)
+{
+	uint64_t idle = (uint64_t)s->cfg.control_idle_s * 1000;
+
+	for (size_t i = 0; i < SERVER_MAX_CONTROL; i++) {
+		struct ctl_conn *c = &s->ctl[i];
+		if (c->w.fd >= 0 && !c->job && s->clock.ms - c->last_active >= idle) {
+			log_debug("control client pid %d uid %u: idle for %u s; closed",
+			    (int)c->pid, (unsigned)c->uid, s->cfg.control_idle_s);
+			ctl_drop(c, ETIMEDOUT);
+		}
+	}
+}
+
+/* Once per loop turn: jobs, idle clients, a paused listener, quit-nicely. */
 void
 server_control_tick(struct server *s)
 {
 	control_jobs_tick(s);
+	ctl_idle_tick(s);
+	control_resume(s);
 	if (s->quit_nicely) {
 		if (upstreams_inflight(resolver_upstreams(s->resolver)) == 0 ||
 		    s->clock.ms >= s->quit_deadline)
 			s->quit = 1;
 	}
+}
+
+/* When server_control_tick next has something to do; UINT64_MAX: nothing. */
+uint64_t
+server_control_deadline(const struct server *s)
+{
+	uint64_t next = control_jobs_deadline(s), idle = (uint64_t)s->cfg.control_idle_s * 1000;
+
+	for (size_t i = 0; i < SERVER_MAX_CONTROL; i++) {
+		const struct ctl_conn *c = &s->ctl[i];
+		if (c->w.fd >= 0 && !c->job && c->last_active + idle < next)
+			next = c->last_active + idle;
+	}
+	if (s->control_paused && s->control_paused < next)
+		next = s->control_paused;
+	return next;
 }
 
 void
@@ -342,6 +445,7 @@ server_control_close(struct server *s)
 	for (size_t i = 0; i < SERVER_MAX_CONTROL; i++)
 		ctl_close(&s->ctl[i]);
 	control_jobs_close(s);
+	spare_close(&s->control_spare);
 	if (s->control.fd >= 0) {
 		close(s->control.fd);
 		/* the sandbox forbids removing files: a next start replaces

@@ -20,6 +20,7 @@
 #include "common/wire.h"
 #include "roles/server/control.h"
 #include "roles/server/dump.h"
+#include "roles/server/seccomp.h"
 
 /*
  * In a freshly forked child: keep only the given descriptors, moved to 3
@@ -46,47 +47,69 @@ child_isolate(int *fds, int n)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);	/* a dump's reader gone is EPIPE, reported */
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	server_seccomp_child();	/* on failure the server's own filter still holds */
 }
 
 /* --- dump-cache ---------------------------------------------------------- */
 
 #define DUMP_BUF	(4 * 1024 * 1024)	/* the text of any entry fits an empty one */
 #define DUMP_ENTRY_ROOM	(320 * 1024)	/* the text of the largest entry fits */
+#define DUMP_MIN_ENTRY	16		/* no entry's text is shorter */
+#define DUMP_REPORT_MS	(PROGRESS_EVERY_MS / 4)
 
+/*
+ * ends[] holds where each entry in buf ends, so that what we report is
+ * the entries written whole to out, not those formatted: a dump cut
+ * short by a full disk or a reader gone says how much the reader has.
+ */
 struct dump_job {
-	int out, conn;
+	int out, feed;
 	char buf[DUMP_BUF];
 	size_t len;
-	int moved;			/* bytes written since the last progress */
-	uint64_t entries;
+	uint32_t ends[DUMP_BUF / DUMP_MIN_ENTRY];
+	size_t nends, written;		/* entries in buf; those of them out has */
+	uint64_t entries;		/* written whole, in all */
+	int moved;			/* bytes written since the last report */
 	int err;			/* 0, or the errno that ended it */
 	uint64_t now;
-	uint64_t last_progress;
-	uint32_t id;
+	uint64_t last_report;
 };
 
 static void
-job_send(struct dump_job *j, int status, uint16_t flags, const char *text)
+put64(uint8_t *p, uint64_t v)
 {
-	struct fdt_msg m;
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
 
-	fdt_msg_init(&m, FDT_MSG_CTL_REP, j->id);
-	m.status = (uint32_t)status;
-	m.body.ctl.command = FDT_CTL_DUMP_CACHE;
-	m.body.ctl.flags = flags;
-	m.body.ctl.value = j->entries;
-	snprintf(m.body.ctl.text, sizeof(m.body.ctl.text), "%s", text);
-	fdt_msg_send(j->conn, &m, NULL, 0);
+/* 'P' entries, or 'D' status entries: to the loop, which answers the client. */
+static void
+job_report(struct dump_job *j, int done, uint32_t status)
+{
+	uint8_t rec[JOB_DUMP_DONE_LEN];
+	size_t n = 1;
+
+	rec[0] = done ? 'D' : 'P';
+	if (done) {
+		for (int i = 0; i < 4; i++)
+			rec[1 + i] = (uint8_t)(status >> (24 - 8 * i));
+		n += 4;
+	}
+	put64(rec + n, j->entries);
+	if (send(j->feed, rec, n + 8, MSG_NOSIGNAL) < 0)
+		_exit(1);	/* the loop is gone or gave up on us */
 }
 
 /*
  * Write out the buffer.  The descriptor is the client's and stays
  * blocking (O_NONBLOCK would change its stdout too), so poll first and
  * write at most PIPE_BUF at a time, which a pipe that polls writable
- * takes whole.  The client hanging up ends the dump; a reader that never
- * reads gets no progress reported, so the client's --timeout ends it.
+ * takes whole.  The loop ends us (SIGKILL) when the client leaves or
+ * nothing has moved for too long; the feed hanging up means the loop is
+ * gone.
  */
 static int
 job_flush(struct dump_job *j)
@@ -96,16 +119,16 @@ job_flush(struct dump_job *j)
 	while (done < j->len) {
 		struct pollfd p[2] = {
 			{ .fd = j->out, .events = POLLOUT },
-			{ .fd = j->conn, .events = POLLRDHUP },
+			{ .fd = j->feed, .events = POLLRDHUP },
 		};
-		if (poll(p, 2, PROGRESS_EVERY_MS) < 0 && errno != EINTR)
+		if (poll(p, 2, DUMP_REPORT_MS) < 0 && errno != EINTR)
 			return -errno;
 		if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
-			return -ECONNRESET;
-		if (j->moved && daemon_now_ms() - j->last_progress >= PROGRESS_EVERY_MS) {
-			j->last_progress = daemon_now_ms();
+			_exit(1);
+		if (j->moved && daemon_now_ms() - j->last_report >= DUMP_REPORT_MS) {
+			j->last_report = daemon_now_ms();
 			j->moved = 0;
-			job_send(j, 0, FDT_CTL_F_PROGRESS, "");
+			job_report(j, 0, 0);
 		}
 		if (!(p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
 			continue;
@@ -117,8 +140,11 @@ job_flush(struct dump_job *j)
 			return w < 0 ? -errno : -EIO;
 		done += (size_t)w;
 		j->moved = 1;
+		for (; j->written < j->nends && j->ends[j->written] <= done; j->written++)
+			j->entries++;
 	}
 	j->len = 0;
+	j->nends = j->written = 0;
 	return 0;
 }
 
@@ -139,7 +165,7 @@ job_entry(const struct cache_entry *e, void *arg)
 	if (n < 0)
 		return 0;	/* cannot be shown; the rest still can */
 	j->len += (size_t)n;
-	j->entries++;
+	j->ends[j->nends++] = (uint32_t)j->len;
 	return 0;
 }
 
@@ -153,17 +179,18 @@ count_entry(const struct cache_entry *e, void *arg)
 
 /* The child's whole life: the snapshot is the memory it was born with. */
 void
-control_dump_child(const struct server *s, int out, int conn, uint32_t id)
+control_dump_child(const struct server *s, int out, int feed)
 {
 	static struct dump_job j;
-	int fds[2] = { out, conn };
+	int fds[2] = { out, feed };
 	size_t total = 0;
-	char text[128];
 	int n;
 
 	child_isolate(fds, 2);
-	j = (struct dump_job){ .out = fds[0], .conn = fds[1], .now = s->clock.s, .id = id,
-		.last_progress = daemon_now_ms() };
+	j.out = fds[0];
+	j.feed = fds[1];
+	j.now = s->clock.s;
+	j.last_report = daemon_now_ms();
 	cache_foreach(s->cache, j.now, count_entry, &total);
 	n = dump_format_header(time(NULL), total, j.buf, sizeof(j.buf));
 	j.len = n > 0 ? (size_t)n : 0;
@@ -174,29 +201,11 @@ control_dump_child(const struct server *s, int out, int conn, uint32_t id)
 	}
 	if (!j.err)
 		j.err = job_flush(&j);
-	if (j.err == -ECONNRESET)
-		_exit(0);	/* the client left: nobody to tell */
-	if (j.err) {
-		snprintf(text, sizeof(text), "dump stopped after %llu entries: %s",
-		    (unsigned long long)j.entries, j.err == -EPIPE ?
-		    "the reader went away" : strerror(-j.err));
-		job_send(&j, -j.err, 0, text);
-		_exit(1);
-	}
-	snprintf(text, sizeof(text), "dumped %llu entries", (unsigned long long)j.entries);
-	job_send(&j, 0, 0, text);
-	_exit(0);
+	job_report(&j, 1, (uint32_t)-j.err);
+	_exit(j.err ? 1 : 0);
 }
 
 /* --- load-cache ---------------------------------------------------------- */
-
-/* The big-endian counts of a loader's 'D' record. */
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 static void
 loader_send(int feed, const struct dump_entry *e)

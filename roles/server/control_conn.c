@@ -10,29 +10,61 @@
 #include "common/wire.h"
 #include "roles/server/control.h"
 
+/*
+ * The connection goes; the slot stays taken while a job hangs on it
+ * (c->job): control_jobs.c ends that job first, within this loop turn,
+ * and only then may the slot serve someone else.
+ */
 void
 ctl_close(struct ctl_conn *c)
 {
 	if (c->w.fd >= 0)
 		close(c->w.fd);
 	c->w.fd = -1;
-	c->busy = 0;
+}
+
+/* Closed with a reason about the connection (an ERROR record, id 0), if it still reads. */
+void
+ctl_drop(struct ctl_conn *c, int err)
+{
+	if (c->w.fd >= 0)
+		fdt_msg_refuse(c->w.fd, err);
+	c->w.fd = -1;
+}
+
+static void
+ctl_send(struct ctl_conn *c, int status, uint16_t flags, uint64_t value, const char *text)
+{
+	struct fdt_msg m;
+
+	if (c->w.fd < 0)
+		return;
+	fdt_msg_init(&m, FDT_MSG_CTL_REP, c->id);
+	m.status = (uint32_t)status;
+	m.body.ctl.command = c->command;
+	m.body.ctl.flags = flags;
+	m.body.ctl.value = value;
+	snprintf(m.body.ctl.text, sizeof(m.body.ctl.text), "%s", text);
+	if (fdt_msg_send(c->w.fd, &m, NULL, 0) < 0)
+		ctl_close(c);
 }
 
 /* A reply the client cannot take now means it is not reading: drop it. */
 void
 ctl_reply(struct ctl_conn *c, int status, uint64_t value, const char *fmt, ...)
 {
-	struct fdt_msg m;
+	char text[FDT_TEXT_MAX];
 	va_list ap;
 
-	fdt_msg_init(&m, FDT_MSG_CTL_REP, c->id);
-	m.status = (uint32_t)status;
-	m.body.ctl.command = c->command;
-	m.body.ctl.value = value;
 	va_start(ap, fmt);
-	vsnprintf(m.body.ctl.text, sizeof(m.body.ctl.text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (fdt_msg_send(c->w.fd, &m, NULL, 0) < 0)
-		ctl_close(c);
+	ctl_send(c, status, 0, value, text);
+}
+
+/* An interim reply: still working, value done so far (pushes the client's timeout out). */
+void
+ctl_progress(struct ctl_conn *c, uint64_t value)
+{
+	ctl_send(c, 0, FDT_CTL_F_PROGRESS, value, "");
 }

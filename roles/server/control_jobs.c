@@ -1,12 +1,15 @@
 /*
  * Dumps and loads, the loop's side: a job is a forked child (what it runs
- * is control_child.c), watched through its pidfd and reaped when it ends.
- * A dump's child answers its client itself; a load's feeds us parsed
- * entries over a socketpair, a batch per wake-up, and we answer.
+ * is control_child.c), watched through its pidfd and reaped when it ends,
+ * and a socketpair it reports on: a loader sends parsed entries, a dump
+ * how many entries it has written.  We answer the client, so a job can
+ * be ended here -- its client left, or it has stalled -- and the client
+ * still told why.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -18,6 +21,7 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "roles/server/control.h"
+#include "roles/server/dns_buf.h"
 #include "roles/server/dump.h"
 
 #define LOADER_BATCH		256	/* entries taken per wake-up: fair to DNS */
@@ -39,20 +43,36 @@ child_slot(struct server *s)
 	return NULL;
 }
 
-static int
-child_start(struct server *s, struct child *ch, pid_t pid)
+/* The job's client, if it is still there: the slot may hold someone else now. */
+static struct ctl_conn *
+job_client(const struct child *ch)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct ctl_conn *c = ch->conn;
 
-	ch->pid = pid;
-	if (pidfd < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -errno;
+	if (!c || c->gen != ch->conn_gen || c->w.fd < 0)
+		return NULL;
+	return c;
+}
+
+/*
+ * The job is over for its client: what the child still sends is dropped
+ * unread with the socket, and the slot of the client is free again.
+ * With stop, a child still running is killed (its pidfd, still open,
+ * keeps the pid from being reused); the pidfd then reaps it.
+ */
+static void
+job_end(struct child *ch, int stop)
+{
+	if (stop && ch->w.fd >= 0 && !ch->killed) {
+		kill(ch->pid, SIGKILL);
+		ch->killed = 1;
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-	ch->w.fd = pidfd;
-	return loop_watch(s->epfd, &ch->w, EPOLLIN, ch);
+	if (ch->feed.fd >= 0)
+		close(ch->feed.fd);
+	ch->feed.fd = -1;
+	if (ch->conn && ch->conn->job == ch)
+		ch->conn->job = NULL;
+	ch->conn = NULL;
 }
 
 void
@@ -61,9 +81,12 @@ server_dispatch_child(struct server *s, struct child *ch)
 	siginfo_t si = { 0 };
 
 	(void)s;
-	if (waitid(P_PIDFD, (id_t)ch->w.fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+	if (ch->w.fd < 0 ||
+	    waitid(P_PIDFD, (id_t)ch->w.fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
 		return;
-	if (si.si_code != CLD_EXITED || si.si_status != 0)
+	if (ch->killed)
+		log_debug("control helper pid %d ended as we asked", (int)ch->pid);
+	else if (si.si_code != CLD_EXITED || si.si_status != 0)
 		log_warnx("control helper pid %d ended with %s %d", (int)ch->pid,
 		    si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
 	close(ch->w.fd);
@@ -82,49 +105,41 @@ fd_mode_ok(int fd, int want_write)
 	return want_write ? fl == O_WRONLY || fl == O_RDWR : fl == O_RDONLY || fl == O_RDWR;
 }
 
-/* --- dump-cache ---------------------------------------------------------- */
-
-void
-ctl_dump(struct server *s, struct ctl_conn *c, int fd)
+/*
+ * A socket whose other end is one of ours, such as the client's own
+ * connection (`load-cache - <&-` once made stdin the client's socket):
+ * the child would hold the client's end open, we would never see it
+ * leave, and the job would wait on itself.
+ */
+static int
+fd_is_ours(int fd)
 {
-	struct child *ch = child_slot(s);
-	pid_t pid;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
 
-	if (!fd_mode_ok(fd, 1)) {
-		ctl_reply(c, EBADF, 0, "the descriptor passed is not open for writing");
-		close(fd);
-		return;
-	}
-	if (!ch) {
-		ctl_reply(c, EBUSY, 0, "too many dumps and loads at once; try again");
-		close(fd);
-		return;
-	}
-	if ((pid = fork()) < 0) {
-		ctl_reply(c, errno, 0, "cannot start the dump: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-	if (pid == 0)
-		control_dump_child(s, fd, c->w.fd, c->id);
-	close(fd);
-	child_start(s, ch, pid);
-	log_info("dump-cache for pid %d uid %u: written by pid %d", (int)c->pid,
-	    (unsigned)c->uid, (int)pid);
-	ctl_close(c);		/* the child answers it now */
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.pid == getpid();
 }
 
-/* --- load-cache ---------------------------------------------------------- */
-
-void
-ctl_load(struct server *s, struct ctl_conn *c, int fd)
+/*
+ * Fork the child for a job on fd (closed here, whatever happens) and
+ * tie it to its client.  Replies itself when it cannot.
+ */
+static void
+job_start(struct server *s, struct ctl_conn *c, int fd, uint16_t command)
 {
+	const char *what = command == FDT_CTL_DUMP_CACHE ? "dump" : "load";
 	struct child *ch = child_slot(s);
-	int sv[2];
+	int sv[2], pidfd;
 	pid_t pid;
 
-	if (!fd_mode_ok(fd, 0)) {
-		ctl_reply(c, EBADF, 0, "the descriptor passed is not open for reading");
+	if (!fd_mode_ok(fd, command == FDT_CTL_DUMP_CACHE)) {
+		ctl_reply(c, EBADF, 0, "the descriptor passed is not open for %s",
+		    command == FDT_CTL_DUMP_CACHE ? "writing" : "reading");
+		close(fd);
+		return;
+	}
+	if (fd_is_ours(fd)) {
+		ctl_reply(c, EINVAL, 0, "the descriptor passed is a connection to this server");
 		close(fd);
 		return;
 	}
@@ -134,43 +149,57 @@ ctl_load(struct server *s, struct ctl_conn *c, int fd)
 		return;
 	}
 	if ((pid = fork()) < 0) {
-		ctl_reply(c, errno, 0, "cannot start the load: %s", strerror(errno));
+		ctl_reply(c, errno, 0, "cannot start the %s: %s", what, strerror(errno));
 		close(fd);
 		close(sv[0]);
 		close(sv[1]);
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (command == FDT_CTL_DUMP_CACHE)
+			control_dump_child(s, fd, sv[1]);
 		control_loader_child(fd, sv[1]);
+	}
 	close(fd);
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	ch->feed.fd = sv[0];
-	ch->conn = c;
-	ch->loaded = 0;
-	ch->last_progress = s->clock.ms;
-	c->busy = 1;
-	if (child_start(s, ch, pid) < 0 || loop_watch(s->epfd, &ch->feed, EPOLLIN, &ch->feed) < 0) {
-		ctl_reply(c, EIO, 0, "cannot start the load");
-		close(ch->feed.fd);
-		ch->feed.fd = -1;
-		c->busy = 0;
+	*ch = (struct child){ .w = { K_CHILD, -1 }, .feed = { K_LOADER, sv[0] }, .pid = pid,
+		.command = command, .conn = c, .conn_gen = c->gen,
+		.last_progress = s->clock.ms, .last_reported = s->clock.ms };
+	c->job = ch;
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		/* no pidfd, no safe kill later: stop it now */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ctl_reply(c, EIO, 0, "cannot watch the %s", what);
+		job_end(ch, 0);
+		return;
 	}
-	log_info("load-cache for pid %d uid %u: read by pid %d", (int)c->pid,
-	    (unsigned)c->uid, (int)pid);
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	ch->w.fd = pidfd;
+	if (loop_watch(s->epfd, &ch->w, EPOLLIN, ch) < 0 ||
+	    loop_watch(s->epfd, &ch->feed, EPOLLIN, &ch->feed) < 0) {
+		ctl_reply(c, EIO, 0, "cannot watch the %s", what);
+		job_end(ch, 1);
+		return;
+	}
+	log_info("%s-cache for pid %d uid %u: %s by pid %d", what, (int)c->pid,
+	    (unsigned)c->uid, command == FDT_CTL_DUMP_CACHE ? "written" : "read", (int)pid);
 }
 
-static void
-loader_end(struct child *ch)
+void
+ctl_dump(struct server *s, struct ctl_conn *c, int fd)
 {
-	close(ch->feed.fd);
-	ch->feed.fd = -1;
-	if (ch->conn)
-		ch->conn->busy = 0;
-	ch->conn = NULL;
+	job_start(s, c, fd, FDT_CTL_DUMP_CACHE);
 }
 
-/* The big-endian counts of a loader's 'D' record. */
+void
+ctl_load(struct server *s, struct ctl_conn *c, int fd)
+{
+	job_start(s, c, fd, FDT_CTL_LOAD_CACHE);
+}
+
+/* The big-endian counts of the children's records. */
 static uint64_t
 get64(const uint8_t *p)
 {
@@ -181,77 +210,160 @@ get64(const uint8_t *p)
 	return v;
 }
 
+/*
+ * --max-ttl for loaded records: the dump holds whatever TTLs the file
+ * says, and no record may leave us above --max-ttl.  (The resolver does
+ * the same to an upstream's answer before caching it.)  Both templates
+ * live in the loader's buffers, not in anything shared.
+ */
+static void
+clamp_tmpl_ttls(const struct dns_tmpl *t, uint32_t max_ttl)
+{
+	uint8_t *data = (uint8_t *)(uintptr_t)t->data;
+
+	for (size_t i = 0; data && i < t->nttl; i++) {
+		uint8_t *p = data + t->ttl_off[i];
+		if (ttl_value(peek32(p)) > max_ttl) {
+			set16(p, (uint16_t)(max_ttl >> 16));
+			set16(p + 2, (uint16_t)max_ttl);
+		}
+	}
+}
+
 /* Take one parsed entry: checked again, as anything read from a file is. */
 static void
-loader_insert(struct server *s, struct child *ch, uint8_t *rec, size_t len)
+loader_insert(struct server *s, struct child *ch, const uint8_t *rec, size_t len)
 {
 	static struct dump_load l;
 	uint32_t ttl;
 
 	if (len < 6 + DNS_HDR_SIZE)
 		return;
-	ttl = (uint32_t)rec[1] << 24 | (uint32_t)rec[2] << 16 | (uint32_t)rec[3] << 8 | rec[4];
+	ttl = peek32(rec + 1);
 	if (dump_load_answer(rec + 6, len - 6, rec[5], &l) < 0)
 		return;
 	if (ttl > s->cfg.max_ttl)
 		ttl = s->cfg.max_ttl;
+	clamp_tmpl_ttls(&l.answer.full, s->cfg.max_ttl);
+	clamp_tmpl_ttls(&l.answer.plain, s->cfg.max_ttl);
 	if (cache_insert(s->cache, &l.key, &l.answer, ttl, s->clock.s) == 0 && ttl > 0)
-		ch->loaded++;
+		ch->done++;
 }
 
+/* A dump's or loader's last word: the client's answer. */
+static void
+job_done(struct child *ch, struct ctl_conn *c, const uint8_t *rec, size_t n)
+{
+	uint32_t status;
+
+	if (ch->command == FDT_CTL_LOAD_CACHE && n == JOB_LOAD_DONE_LEN) {
+		ctl_reply(c, 0, ch->done,
+		    "loaded %llu entries (%llu expired, %llu malformed lines skipped)",
+		    (unsigned long long)ch->done, (unsigned long long)get64(rec + 9),
+		    (unsigned long long)get64(rec + 17));
+	} else if (ch->command == FDT_CTL_DUMP_CACHE && n == JOB_DUMP_DONE_LEN) {
+		status = peek32(rec + 1);
+		ch->done = get64(rec + 5);
+		if (status == 0)
+			ctl_reply(c, 0, ch->done, "dumped %llu entries",
+			    (unsigned long long)ch->done);
+		else
+			ctl_reply(c, (int)status, ch->done, "dump stopped after %llu entries: %s",
+			    (unsigned long long)ch->done, status == EPIPE ?
+			    "the reader went away" : strerror((int)status));
+	} else {
+		ctl_reply(c, EIO, ch->done, "the %s ended early after %llu entries",
+		    ch->command == FDT_CTL_DUMP_CACHE ? "dump" : "load",
+		    (unsigned long long)ch->done);
+	}
+}
+
+/* What a child reports (K_LOADER: a loader's entries, a dump's progress). */
 void
 server_dispatch_loader(struct server *s, struct child *ch)
 {
 	static uint8_t rec[DNS_MSG_MAX + 6];
 
 	for (int i = 0; i < LOADER_BATCH && ch->feed.fd >= 0; i++) {
-		ssize_t n = recv(ch->feed.fd, rec, sizeof(rec), MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			if (ch->conn)
-				ctl_reply(ch->conn, EIO, ch->loaded,
-				    "the loader ended early after %llu entries",
-				    (unsigned long long)ch->loaded);
-			loader_end(ch);
+		struct ctl_conn *c = job_client(ch);
+		ssize_t n;
+
+		if (!c) {		/* its client left: nobody to feed the cache for */
+			job_end(ch, 1);
 			return;
 		}
-		if (rec[0] == 'E') {
+		n = recv(ch->feed.fd, rec, sizeof(rec), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n > 0 && rec[0] == 'E' && ch->command == FDT_CTL_LOAD_CACHE) {
 			loader_insert(s, ch, rec, (size_t)n);
-		} else if (rec[0] == 'D' && n == 25) {
-			if (ch->conn)
-				ctl_reply(ch->conn, 0, ch->loaded,
-				    "loaded %llu entries (%llu expired, %llu malformed lines skipped)",
-				    (unsigned long long)ch->loaded,
-				    (unsigned long long)get64(rec + 9),
-				    (unsigned long long)get64(rec + 17));
-			loader_end(ch);
+		} else if (n == JOB_DUMP_PROGRESS_LEN && rec[0] == 'P' &&
+		    ch->command == FDT_CTL_DUMP_CACHE) {
+			ch->done = get64(rec + 1);
+		} else {
+			/* 'D', or the child died without it: the job is over */
+			job_done(ch, c, rec, n > 0 && rec[0] == 'D' ? (size_t)n : 0);
+			job_end(ch, n <= 0 || rec[0] != 'D');
+			return;
+		}
+		ch->last_progress = s->clock.ms;
+		ch->moved = 1;
+	}
+}
+
+/*
+ * Once per loop turn, after the batch: jobs whose client left are ended
+ * (before anyone can be given its slot), stalled ones too, and clients
+ * of the rest hear of their progress.
+ */
+void
+control_jobs_tick(struct server *s)
+{
+	uint64_t now = s->clock.ms, stall = (uint64_t)s->cfg.control_job_s * 1000;
+
+	for (size_t i = 0; i < SERVER_MAX_CHILDREN; i++) {
+		struct child *ch = &s->children[i];
+		struct ctl_conn *c;
+
+		if (ch->feed.fd < 0)
+			continue;
+		if (!(c = job_client(ch))) {
+			job_end(ch, 1);
+		} else if (now - ch->last_progress >= stall) {
+			log_warnx("%s-cache for pid %d uid %u: nothing moved for %u s; ended",
+			    ch->command == FDT_CTL_DUMP_CACHE ? "dump" : "load", (int)c->pid,
+			    (unsigned)c->uid, s->cfg.control_job_s);
+			ctl_reply(c, ETIMEDOUT, ch->done,
+			    "%s ended after %llu entries: nothing moved for %u s",
+			    ch->command == FDT_CTL_DUMP_CACHE ? "dump" : "load",
+			    (unsigned long long)ch->done, s->cfg.control_job_s);
+			job_end(ch, 1);
+		} else if (ch->moved && now - ch->last_reported >= PROGRESS_EVERY_MS) {
+			ch->last_reported = now;
+			ch->moved = 0;
+			ctl_progress(c, ch->done);
 		}
 	}
 }
 
-/* Once per loop turn: a loader's progress, or its end if its client left. */
-void
-control_jobs_tick(struct server *s)
+/* When a job next needs looking at: its stall bound, or progress to report. */
+uint64_t
+control_jobs_deadline(const struct server *s)
 {
+	uint64_t next = UINT64_MAX, stall = (uint64_t)s->cfg.control_job_s * 1000;
+
 	for (size_t i = 0; i < SERVER_MAX_CHILDREN; i++) {
-		struct child *ch = &s->children[i];
-		if (ch->feed.fd >= 0 && ch->conn && ch->conn->w.fd < 0) {
-			/* its client left: stop feeding the cache for nobody */
-			kill(ch->pid, SIGTERM);
-			loader_end(ch);
-		} else if (ch->feed.fd >= 0 && ch->conn &&
-		    s->clock.ms - ch->last_progress >= PROGRESS_EVERY_MS) {
-			struct fdt_msg m;
-			ch->last_progress = s->clock.ms;
-			fdt_msg_init(&m, FDT_MSG_CTL_REP, ch->conn->id);
-			m.body.ctl.command = FDT_CTL_LOAD_CACHE;
-			m.body.ctl.flags = FDT_CTL_F_PROGRESS;
-			m.body.ctl.value = ch->loaded;
-			if (fdt_msg_send(ch->conn->w.fd, &m, NULL, 0) < 0)
-				ctl_close(ch->conn);
-		}
+		const struct child *ch = &s->children[i];
+		uint64_t t;
+
+		if (ch->feed.fd < 0)
+			continue;
+		if ((t = ch->last_progress + stall) < next)
+			next = t;
+		if (ch->moved && (t = ch->last_reported + PROGRESS_EVERY_MS) < next)
+			next = t;
 	}
+	return next;
 }
 
 /* At exit: no child outlives us. */
@@ -260,10 +372,8 @@ control_jobs_close(struct server *s)
 {
 	for (size_t i = 0; i < SERVER_MAX_CHILDREN; i++) {
 		struct child *ch = &s->children[i];
-		if (ch->feed.fd >= 0)
-			loader_end(ch);
+		job_end(ch, 1);
 		if (ch->w.fd >= 0) {
-			kill(ch->pid, SIGTERM);
 			waitpid(ch->pid, NULL, 0);
 			close(ch->w.fd);
 			ch->w.fd = -1;

@@ -7,7 +7,6 @@
  * on loopback or --allow-from get REFUSED, counted, never logged.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/log.h"
+#include "common/spare.h"
 #include "roles/server/frontend.h"
 
 #define UDP_IN_MAX	4096		/* a larger query is no query of ours */
@@ -346,27 +347,34 @@ frontend_deliver(void *ctx, const struct client *cl, const uint8_t *msg, size_t 
 	s->resume_head = c;
 }
 
+/*
+ * Out of descriptors with a client waiting: the spare takes it off the
+ * backlog and it is closed at once (it sees the end and can retry).
+ */
+static void
+turn_away(struct frontend *s, int lfd)
+{
+	spare_turn_away(&s->spare_fd, s->epfd, lfd, 0);
+	s->stats->tcp_refused++;
+}
+
 void
 frontend_dispatch_tcp_listen(struct frontend *s, struct watched *w)
 {
+	static struct log_limit rl;	/* a full table repeats this at will */
 	struct tcp_conn *c = NULL;
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
 	int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
-		/* out of descriptors: a level-triggered listener would wake us
-		 * forever; take the connection with our spare and close it */
-		close(s->spare_fd);
-		fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0)
-			close(fd);
-		s->spare_fd = fcntl(s->epfd, F_DUPFD_CLOEXEC, 0);
-		s->stats->tcp_refused++;
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		log_warn_limited(&rl, "TCP accept");
+		if (errno == EMFILE || errno == ENFILE)
+			turn_away(s, w->fd);
 		return;
 	}
-	if (fd < 0)
-		return;
 	if (s->nconns < s->cfg->max_tcp)
 		for (size_t i = 0; i < s->cfg->max_tcp && !c; i++)
 			if (s->conns[i].w.fd < 0)
@@ -518,7 +526,8 @@ frontend_new(const struct server_config *cfg, const struct loop_clock *clock,
 	s->clock = clock;
 	s->stats = stats;
 	s->epfd = epfd;
-	s->spare_fd = fcntl(epfd, F_DUPFD_CLOEXEC, 0);
+	s->spare_fd = -1;
+	spare_take(&s->spare_fd, epfd);
 	s->batch = calloc(1, sizeof(*s->batch));
 	s->conns = calloc(cfg->max_tcp ? cfg->max_tcp : 1, sizeof(*s->conns));
 	if (!s->batch || !s->conns) {
@@ -548,7 +557,6 @@ frontend_free(struct frontend *s)
 			conn_close(s, &s->conns[i]);
 	free(s->conns);
 	free(s->batch);
-	if (s->spare_fd >= 0)
-		close(s->spare_fd);
+	spare_close(&s->spare_fd);
 	free(s);
 }

@@ -114,10 +114,13 @@ struct server_config {
 	unsigned upstream_timeout_ms;	/* per attempt: then the next one starts */
 	unsigned query_timeout_ms;	/* per query: then SERVFAIL */
 	int no_sandbox;
+	int no_seccomp;		/* --no-seccomp: no system-call filter */
 	int log_level;
 	const char *control_path;	/* NULL: --no-control */
 	int control_explicit;		/* given, so failing to make it is fatal */
 	const char *control_group;
+	unsigned control_idle_s;	/* a control client silent this long is closed */
+	unsigned control_job_s;		/* a dump or load still this long is ended */
 	int check_config;		/* --check-config: print, do not run */
 	const char *config_file;	/* the file read, or NULL */
 };

@@ -40,11 +40,17 @@ const char server_usage[] =
 "  --tcp-idle-timeout MS    close idle TCP clients after MS (default 10000)\n"
 "  --max-pending N          upstream queries in flight (default 1024)\n"
 "  --no-sandbox             run without the Landlock sandbox (not advised)\n"
+"  --no-seccomp             run without the system-call filter, for debugging\n"
+"                           (its spawned creator too)\n"
 "  --control PATH           the control socket for `fdtool control` (default\n"
 "                           /run/fdtool/control.sock), mode 0660, owned by\n"
 "                           --user and --control-group\n"
 "  --control-group GROUP    members may use the control socket too\n"
 "  --no-control             no control socket\n"
+"  --control-idle-timeout S close a control client silent for S seconds\n"
+"                           (default 30; not while its dump or load moves)\n"
+"  --control-job-timeout S  end a dump or load that moved nothing for S\n"
+"                           seconds (default 60)\n"
 "  --log-level LEVEL        error, warning, info (default) or debug\n"
 "  --config FILE            read the [server] section of FILE (default\n"
 "                           " FDTOOL_CONFIG_FILE " if it exists);\n"
@@ -78,7 +84,9 @@ const char server_usage[] =
 #include "common/priv.h"
 #include "roles/roles.h"
 #include "roles/server/sandbox.h"
+#include "roles/server/seccomp.h"
 #include "roles/server/server.h"
+#include "roles/syscall_filter.h"
 
 
 /* Whether ::1 is configured, so the default can listen there too. */
@@ -357,9 +365,14 @@ server_dispatch_creator(struct server *s, struct watched *w)
 	}
 	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
 		return;
-	log_warnx("our creator (pid %d) ended (%s %d); serving on with the sockets we hold",
-	    (int)s->creator_child, si.si_code == CLD_EXITED ? "status" : "signal",
-	    si.si_status);
+	if (si.si_code != CLD_EXITED && si.si_status == SIGSYS)
+		log_warnx("our creator (pid %d) was killed by SIGSYS: it made a system "
+		    "call its seccomp filter does not allow; serving on with the sockets "
+		    "we hold", (int)s->creator_child);
+	else
+		log_warnx("our creator (pid %d) ended (%s %d); serving on with the sockets "
+		    "we hold", (int)s->creator_child, si.si_code == CLD_EXITED ? "status" :
+		    "signal", si.si_status);
 	close(w->fd);
 	w->fd = -1;
 	s->creator_child = 0;
@@ -374,6 +387,8 @@ next_timeout(const struct server *s)
 	if ((t = frontend_next_deadline(s->frontend)) < next)
 		next = t;
 	if ((t = server_resolvconf_deadline(s)) < next)
+		next = t;
+	if ((t = server_control_deadline(s)) < next)
 		next = t;
 	if (next == UINT64_MAX)
 		return -1;
@@ -567,6 +582,7 @@ server_main(int argc, char **argv)
 	enter_sandbox(&s);
 	log_config(&s);
 	warn_loopback_only(&s);
+	role_seccomp_enter(server_syscalls, s.cfg.no_seccomp);
 	tick(&s);
 	notify_ready(&s);
 

@@ -24,25 +24,38 @@
 #define SERVER_MAX_CHILDREN	4	/* dumps and loads at once */
 
 /*
- * A control client.  One command at a time; a load-cache keeps it busy
- * until its loader child has fed the cache and we have replied.
+ * A control client.  One command at a time; a dump or load keeps it
+ * busy (job set) until its child has ended and we have replied.  A slot
+ * is free when fd is -1 *and* no job is attached: a job is ended before
+ * its client's slot can be handed to anyone else.
  */
 struct ctl_conn {
-	struct watched w;		/* K_CONTROL; fd -1 when free */
+	struct watched w;		/* K_CONTROL; fd -1 when closed */
 	pid_t pid;
 	uid_t uid;
-	int busy;			/* waiting on a loader */
+	uint32_t gen;			/* bumped for each new client in this slot */
+	struct child *job;		/* its running dump or load, or NULL */
+	uint64_t last_active;		/* ms: a request read (the idle timeout) */
 	uint32_t id;			/* of the request being worked on */
 	uint16_t command;
 };
 
-/* A forked helper: a dump writer, or a loader feeding us through a socket. */
+/*
+ * A forked helper, a dump writer or a loader, and the socket it reports
+ * on: a loader sends parsed entries, a dump how far it got.
+ */
 struct child {
-	struct watched w;		/* K_CHILD: its pidfd; -1 when free */
-	struct watched feed;		/* K_LOADER: what a loader sends; fd -1 if none */
+	struct watched w;		/* K_CHILD: its pidfd; -1 when reaped */
+	struct watched feed;		/* K_LOADER: what the child sends; fd -1 when over */
 	pid_t pid;
-	struct ctl_conn *conn;		/* a loader's client */
-	uint64_t loaded, last_progress;
+	int killed;			/* by us: its end is no news */
+	uint16_t command;		/* FDT_CTL_DUMP_CACHE or FDT_CTL_LOAD_CACHE */
+	struct ctl_conn *conn;		/* its client ... */
+	uint32_t conn_gen;		/* ... if still the same one */
+	uint64_t done;			/* entries loaded, or written by a dump */
+	uint64_t last_progress;		/* ms: the child last moved (job timeout) */
+	uint64_t last_reported;		/* ms: progress last sent to the client */
+	int moved;			/* progress since then */
 };
 
 struct server {
@@ -66,6 +79,8 @@ struct server {
 	uid_t run_uid;			/* who may always use it: us */
 	gid_t control_gid;		/* and this group; (gid_t)-1 if none */
 	struct ctl_conn ctl[SERVER_MAX_CONTROL];
+	int control_spare;		/* given up to refuse a client at EMFILE */
+	uint64_t control_paused;	/* ms: accepting again then; 0 if not paused */
 	struct child children[SERVER_MAX_CHILDREN];
 	int quit_nicely;
 	uint64_t quit_deadline;		/* ms: quit-nicely gives up waiting here */
@@ -84,6 +99,7 @@ int server_control_open(struct server *s, uid_t uid, gid_t gid);
 void server_dispatch_control_listen(struct server *s);
 void server_dispatch_control(struct server *s, struct ctl_conn *c);
 void server_control_tick(struct server *s);
+uint64_t server_control_deadline(const struct server *s);
 void server_control_close(struct server *s);
 int server_counter_get(const struct server *s, const char *name, uint64_t *v);
 int server_counter_at(const struct server *s, size_t i, const char **name, uint64_t *v);

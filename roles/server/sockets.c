@@ -161,7 +161,7 @@ bind_directly(struct server *s)
 static int
 spawn_creator(struct server *s, const char *user)
 {
-	char *argv[8 + 2 * SERVER_MAX_LISTEN];
+	char *argv[9 + 2 * SERVER_MAX_LISTEN];
 	char specs[SERVER_MAX_LISTEN][ENDPOINT_STRLEN];
 	int sv[2], argc = 0, pidfd;
 	pid_t pid;
@@ -175,6 +175,8 @@ spawn_creator(struct server *s, const char *user)
 	argv[argc++] = (char *)(uintptr_t)"3";
 	argv[argc++] = (char *)(uintptr_t)"--user";
 	argv[argc++] = (char *)(uintptr_t)user;
+	if (s->cfg.no_seccomp)
+		argv[argc++] = (char *)(uintptr_t)"--no-seccomp";
 	for (size_t i = 0; i < s->cfg.nlisten; i++) {
 		argv[argc++] = (char *)(uintptr_t)"--allow";
 		argv[argc++] = endpoint_format(&s->cfg.listen[i], specs[i], sizeof(specs[i]));
