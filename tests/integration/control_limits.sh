@@ -165,10 +165,14 @@ wait_until 2 helpers_le 0
 check "load-cache - with stdin closed leaves no child ($(cat "$WORK/closed.out"))" helpers_le 0
 
 # --- a loader's client leaves: its job ends, the next client hears nothing of it
-out=$(timeout 30 python3 - "$SOCK" <<'PY'
-import os, socket, struct, sys, time
+# The server is stopped while the client leaves and the next one connects
+# and asks, so that it sees both in one batch of events: the slot freed and
+# reused before any tick (how the loader's records once reached the next
+# client, with its request id).
+out=$(timeout 30 python3 - "$SOCK" "$SERVER" <<'PY'
+import os, signal, socket, struct, sys, time
 
-path = sys.argv[1]
+path, server = sys.argv[1], int(sys.argv[2])
 
 
 def req(rid, command, flags=0):
@@ -185,19 +189,26 @@ for i in range(30):          # the loader is busy: entries keep coming
     os.write(w, b";entry x%d.gen.example.test. IN A NOERROR ttl=300\n"
              b"x%d.gen.example.test.\t300\tIN\tA\t192.0.2.1\n" % (i, i))
     time.sleep(0.05)
+os.kill(server, signal.SIGSTOP)
 a.close()                    # leave mid-load, and at once someone else comes
 b = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 b.connect(path)
 b.send(req(7, 1))
+time.sleep(0.2)
+os.kill(server, signal.SIGCONT)
 b.settimeout(2.5)
 got = []
 end = time.monotonic() + 2.5
-for i in range(30):          # the loader would still be fed meanwhile
+for i in range(30):          # the loader would still be fed meanwhile, then end
     try:
         os.write(w, b";entry y%d.gen.example.test. IN A NOERROR ttl=300\n" % i)
     except BrokenPipeError:
         break
     time.sleep(0.05)
+try:
+    os.close(w)
+except OSError:
+    pass
 while time.monotonic() < end:
     try:
         rep = b.recv(2048)
