@@ -57,6 +57,9 @@ struct frontend {
 	struct tcp_conn *resume_head;	/* got answers back: read on, maybe close */
 	size_t nconns;
 	int spare_fd;			/* given up to accept-and-close at EMFILE */
+	struct watched *paused[SERVER_MAX_LISTEN];	/* listeners not watched ... */
+	size_t npaused;
+	uint64_t paused_until;		/* ... until then (ms) */
 	uint8_t reply[DNS_MSG_MAX];	/* a TCP reply being built */
 };
 
@@ -348,14 +351,51 @@ frontend_deliver(void *ctx, const struct client *cl, const uint8_t *msg, size_t 
 }
 
 /*
+ * The last resort when even the spare is gone (another process took the
+ * last file of the system between our close and dup): the listener is
+ * left unwatched for a second rather than spun on.
+ */
+#define LISTEN_PAUSE_MS	1000
+
+static void
+listen_pause(struct frontend *s, struct watched *w)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = w };
+
+	if (s->npaused == SERVER_MAX_LISTEN ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		return;
+	s->paused[s->npaused++] = w;
+	s->paused_until = s->clock->ms + LISTEN_PAUSE_MS;
+}
+
+static void
+listen_resume(struct frontend *s)
+{
+	if (!s->npaused || s->clock->ms < s->paused_until)
+		return;
+	spare_take(&s->spare_fd, s->epfd);
+	while (s->npaused) {
+		struct watched *w = s->paused[--s->npaused];
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+		epoll_ctl(s->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+	}
+}
+
+/*
  * Out of descriptors with a client waiting: the spare takes it off the
  * backlog and it is closed at once (it sees the end and can retry).
  */
 static void
-turn_away(struct frontend *s, int lfd)
+turn_away(struct frontend *s, struct watched *w)
 {
-	spare_turn_away(&s->spare_fd, s->epfd, lfd, 0);
-	s->stats->tcp_refused++;
+	int r = spare_turn_away(&s->spare_fd, s->epfd, w->fd, 0);
+
+	if (r == 0)
+		s->stats->tcp_refused++;
+	else if (r == -EBADF || r == -EMFILE || r == -ENFILE)
+		listen_pause(s, w);
 }
 
 void
@@ -372,7 +412,7 @@ frontend_dispatch_tcp_listen(struct frontend *s, struct watched *w)
 			return;
 		log_warn_limited(&rl, "TCP accept");
 		if (errno == EMFILE || errno == ENFILE)
-			turn_away(s, w->fd);
+			turn_away(s, w);
 		return;
 	}
 	if (s->nconns < s->cfg->max_tcp)
@@ -506,12 +546,15 @@ frontend_tick(struct frontend *s)
 {
 	tcp_resume(s);
 	tcp_expire(s);
+	listen_resume(s);
 }
 
 uint64_t
 frontend_next_deadline(const struct frontend *s)
 {
-	return s->idle_head ? s->idle_head->last + s->cfg->tcp_idle_ms : UINT64_MAX;
+	uint64_t next = s->idle_head ? s->idle_head->last + s->cfg->tcp_idle_ms : UINT64_MAX;
+
+	return s->npaused && s->paused_until < next ? s->paused_until : next;
 }
 
 struct frontend *
