@@ -2740,3 +2740,20 @@ Test(template, names_in_rdata_must_parse)
 	prr(&p, NULL, 33, 300, srv_short, sizeof(srv_short));
 	make_tmpl(&p, &info, -EBADMSG);
 }
+
+/* --max-ttl: above it clamped; a TTL with the top bit set is zero, and stays so. */
+Test(template, max_ttl_clamp)
+{
+	struct pkt p;
+	struct dns_template_info info;
+
+	reply(&p, 0, 3, 0, 0, DNS_TYPE_A);
+	pa(&p, NULL, 300, 1);
+	pa(&p, NULL, 50, 2);
+	pa(&p, NULL, 0x80000001u, 3);
+	make_tmpl(&p, &info, (int)p.len);
+	dns_clamp_ttls(p.b, &info, 100);
+	cr_assert_eq(g32(p.b + info.ttl_off[0]), 100);
+	cr_assert_eq(g32(p.b + info.ttl_off[1]), 50);
+	cr_assert_eq(g32(p.b + info.ttl_off[2]), 0x80000001u, "read as 0: not raised to 100");
+}

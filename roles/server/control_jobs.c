@@ -210,26 +210,6 @@ get64(const uint8_t *p)
 	return v;
 }
 
-/*
- * --max-ttl for loaded records: the dump holds whatever TTLs the file
- * says, and no record may leave us above --max-ttl.  (The resolver does
- * the same to an upstream's answer before caching it.)  Both templates
- * live in the loader's buffers, not in anything shared.
- */
-static void
-clamp_tmpl_ttls(const struct dns_tmpl *t, uint32_t max_ttl)
-{
-	uint8_t *data = (uint8_t *)(uintptr_t)t->data;
-
-	for (size_t i = 0; data && i < t->nttl; i++) {
-		uint8_t *p = data + t->ttl_off[i];
-		if (ttl_value(peek32(p)) > max_ttl) {
-			set16(p, (uint16_t)(max_ttl >> 16));
-			set16(p + 2, (uint16_t)max_ttl);
-		}
-	}
-}
-
 /* Take one parsed entry: checked again, as anything read from a file is. */
 static void
 loader_insert(struct server *s, struct child *ch, const uint8_t *rec, size_t len)
@@ -240,12 +220,11 @@ loader_insert(struct server *s, struct child *ch, const uint8_t *rec, size_t len
 	if (len < 6 + DNS_HDR_SIZE)
 		return;
 	ttl = peek32(rec + 1);
-	if (dump_load_answer(rec + 6, len - 6, rec[5], &l) < 0)
+	/* --max-ttl: the file says what it likes, no record leaves us above it */
+	if (dump_load_answer(rec + 6, len - 6, rec[5], s->cfg.max_ttl, &l) < 0)
 		return;
 	if (ttl > s->cfg.max_ttl)
 		ttl = s->cfg.max_ttl;
-	clamp_tmpl_ttls(&l.answer.full, s->cfg.max_ttl);
-	clamp_tmpl_ttls(&l.answer.plain, s->cfg.max_ttl);
 	if (cache_insert(s->cache, &l.key, &l.answer, ttl, s->clock.s) == 0 && ttl > 0)
 		ch->done++;
 }

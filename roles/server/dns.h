@@ -208,6 +208,13 @@ int dns_make_template(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
     struct dns_template_info *info);
 
 /*
+ * --max-ttl for a template (in place, before its plain twin is made): no
+ * record TTL above max_ttl.  A TTL with the top bit set is zero (RFC
+ * 2181 8), so it stays as it is.
+ */
+void dns_clamp_ttls(uint8_t *tmpl, const struct dns_template_info *info, uint32_t max_ttl);
+
+/*
  * The plain twin of a template with info->dnssec set: the same message
  * without the RRSIG, NSEC, NSEC3 and DS records a client without DO must
  * not see (a type the question asks for is kept), counts fixed, names

@@ -186,6 +186,19 @@ dns_template_finish(uint8_t *pkt, size_t len, struct dns_template_info *info)
 	return (int)end;
 }
 
+void
+dns_clamp_ttls(uint8_t *tmpl, const struct dns_template_info *info, uint32_t max_ttl)
+{
+	for (size_t i = 0; i < info->nttl; i++) {
+		uint8_t *p = tmpl + info->ttl_off[i];
+
+		if (ttl_value(peek32(p)) > max_ttl) {
+			set16(p, (uint16_t)(max_ttl >> 16));
+			set16(p + 2, (uint16_t)max_ttl);
+		}
+	}
+}
+
 /* Every TTL offset must name four bytes inside the template, behind the question. */
 static int
 ttl_offsets_ok(const uint16_t *ttl_off, size_t nttl, size_t qend, size_t tlen)

@@ -92,7 +92,8 @@ int dump_parser_finish(struct dump_parser *p, struct dump_entry *out);
 
 /*
  * What load-cache stores for one template read back (made a template
- * again, into l->tmpl: the bytes come from another process): the key from its question, cd from its header's CD
+ * again, into l->tmpl: the bytes come from another process; no record
+ * TTL above max_ttl, as from an upstream): the key from its question, cd from its header's CD
  * bit (set by the parser for a "cd" entry), and the answer, with its
  * plain twin made by dns_strip_dnssec() when it carries DNSSEC records.
  * The answer points into *l.  Returns 0 or -EBADMSG.
@@ -106,6 +107,7 @@ struct dump_load {
 	uint8_t plain[DNS_MSG_MAX];
 };
 
-int dump_load_answer(const uint8_t *in, size_t len, int negative, struct dump_load *l);
+int dump_load_answer(const uint8_t *in, size_t len, int negative, uint32_t max_ttl,
+    struct dump_load *l);
 
 #endif

@@ -254,7 +254,8 @@ dump_parser_finish(struct dump_parser *p, struct dump_entry *out)
  * question and carry the answer to another.
  */
 int
-dump_load_answer(const uint8_t *in, size_t len, int negative, struct dump_load *l)
+dump_load_answer(const uint8_t *in, size_t len, int negative, uint32_t max_ttl,
+    struct dump_load *l)
 {
 	const uint8_t *tmpl;
 	struct dns_cursor c;
@@ -265,6 +266,7 @@ dump_load_answer(const uint8_t *in, size_t len, int negative, struct dump_load *
 	memset(&l->answer, 0, sizeof(l->answer));
 	if ((tlen = dns_make_template(in, len, l->tmpl, sizeof(l->tmpl), &l->info)) < 0)
 		return -EBADMSG;
+	dns_clamp_ttls(l->tmpl, &l->info, max_ttl);
 	tmpl = l->tmpl;
 	dns_cursor_init(&c, tmpl, (size_t)tlen, DNS_HDR_SIZE);
 	if ((nl = dns_read_name(&c, name)) < 0)

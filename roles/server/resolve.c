@@ -108,23 +108,6 @@ clamp_ttl(const struct server_config *cfg, uint32_t ttl)
 	return ttl;
 }
 
-/* No record leaves us with a TTL above --max-ttl. */
-static void
-clamp_record_ttls(uint32_t max_ttl, uint8_t *tmpl, const struct dns_template_info *info)
-{
-	for (size_t i = 0; i < info->nttl; i++) {
-		uint8_t *t = tmpl + info->ttl_off[i];
-		uint32_t ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
-		    (uint32_t)t[2] << 8 | t[3];
-		if (ttl <= max_ttl)
-			continue;
-		t[0] = (uint8_t)(max_ttl >> 24);
-		t[1] = (uint8_t)(max_ttl >> 16);
-		t[2] = (uint8_t)(max_ttl >> 8);
-		t[3] = (uint8_t)max_ttl;
-	}
-}
-
 static void
 key_of(struct cache_key *k, const struct dns_question *q, int cd)
 {
@@ -248,7 +231,7 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 		fetch_failed(r, list, res);
 		return;
 	}
-	clamp_record_ttls(r->cfg->max_ttl, res->tmpl, info);
+	dns_clamp_ttls(res->tmpl, info, r->cfg->max_ttl);
 	a.full = (struct dns_tmpl){ res->tmpl, res->tlen, info->ttl_off, info->nttl };
 	if (info->dnssec && (plen = dns_strip_dnssec(res->tmpl, res->tlen, r->plain,
 	    sizeof(r->plain), &r->pinfo)) >= 0)

@@ -108,7 +108,7 @@ one_entry(const struct dump_entry *pe)
 	size_t len, len2;
 
 	FUZZ_CHECK(pe->ttl > 0, "an expired entry was handed back");
-	FUZZ_CHECK(dump_load_answer(pe->tmpl, pe->tlen, pe->negative, &loaded) == 0,
+	FUZZ_CHECK(dump_load_answer(pe->tmpl, pe->tlen, pe->negative, UINT32_MAX, &loaded) == 0,
 	    "an entry the parser handed back does not load");
 	cache_wipe(cache, k->name, k->namelen, 0);
 	cache_wipe(cache2, k->name, k->namelen, 0);
@@ -122,7 +122,8 @@ one_entry(const struct dump_entry *pe)
 		    parser2.malformed, parser2.expired, (int)len, text);
 		return;
 	}
-	FUZZ_CHECK(dump_load_answer(entry2.tmpl, entry2.tlen, entry2.negative, &loaded2) == 0,
+	FUZZ_CHECK(dump_load_answer(entry2.tmpl, entry2.tlen, entry2.negative, UINT32_MAX,
+	    &loaded2) == 0,
 	    "a dumped entry does not load again");
 	FUZZ_CHECK(cache_insert(cache2, &loaded2.key, &loaded2.answer,
 	    entry2.ttl > MAX_TTL ? MAX_TTL : entry2.ttl, now) == 0, "cache_insert again");

@@ -153,23 +153,6 @@ compare_ref(const char *what, size_t i, const struct fz_msg *m, uint32_t elapsed
 	    "%s, client %zu: another rcode", what, i);
 }
 
-/* resolver_fetch_done's rule: no record leaves us with a TTL above max-ttl. */
-static void
-clamp_ttls(uint8_t *t0, const struct dns_template_info *ti)
-{
-	for (size_t i = 0; i < ti->nttl; i++) {
-		uint8_t *t = t0 + ti->ttl_off[i];
-		uint32_t ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
-		    (uint32_t)t[2] << 8 | t[3];
-		if (ttl > MAX_TTL) {
-			t[0] = 0;
-			t[1] = (uint8_t)(MAX_TTL >> 16);
-			t[2] = (uint8_t)(MAX_TTL >> 8);
-			t[3] = (uint8_t)MAX_TTL;
-		}
-	}
-}
-
 /* The waiters of the fetch: each gets its own rendering, as resolver_fetch_done does. */
 static void
 render_waiters(const struct dns_question *q, int cd, const struct cache_answer *a)
@@ -280,7 +263,7 @@ dump_and_load(const struct dns_question *q, int cd, const struct cache_key *k,
 		    "(%zu malformed lines, %zu expired)", parser.malformed, parser.expired);
 		return;
 	}
-	FUZZ_CHECK(dump_load_answer(entry.tmpl, entry.tlen, entry.negative, &loaded) == 0,
+	FUZZ_CHECK(dump_load_answer(entry.tmpl, entry.tlen, entry.negative, MAX_TTL, &loaded) == 0,
 	    "dump, load: dump_load_answer refuses the entry");
 	FUZZ_CHECK(loaded.key.namelen == k->namelen &&
 	    memcmp(loaded.key.name, k->name, k->namelen) == 0 && loaded.key.qtype == k->qtype &&
@@ -366,7 +349,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;		/* the next server is asked */
 
 	/* the resolver: the cache, then every waiter */
-	clamp_ttls(tmpl, &info);
+	dns_clamp_ttls(tmpl, &info, MAX_TTL);	/* as resolver_fetch_done does */
 	memset(&a, 0, sizeof(a));
 	a.rcode = info.rcode;
 	a.negative = info.negative;
