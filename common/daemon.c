@@ -23,6 +23,9 @@ daemon_signalfd(int with_hup)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
+	/* an ignored SIGCHLD survives exec and would have the kernel reap our
+	 * children itself: their pidfds would then never be waited on */
+	signal(SIGCHLD, SIG_DFL);
 	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return -errno;
 	return fd;

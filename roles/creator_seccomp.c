@@ -18,9 +18,11 @@ const char *const creator_syscalls[] = {
 	/* binding what the policy allows */
 	"socket", "setsockopt", "bind", "listen",
 	/* sd_notify STOPPING=1, the socket removed at exit */
-	"sendto", "unlink",
+	"sendto", "unlink", "unlinkat",
 	/* malloc (stdio), exit */
 	"brk", "mmap", "munmap", "mremap", "madvise", "exit_group", "exit",
+	/* 32-bit architectures: glibc's 64-bit time and offset calls */
+	"clock_gettime64", "fcntl64", "mmap2", "ppoll_time64",
 	NULL,
 };
 

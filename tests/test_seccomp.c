@@ -11,6 +11,7 @@
 #include "roles/server/seccomp.h"
 
 #include <criterion/criterion.h>
+#include <seccomp.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -188,4 +189,63 @@ Test(seccomp, unknown_name_is_refused, .timeout = 10)
 		_exit(seccomp_allow_only(bad, NULL) == -EINVAL ? 0 : 1);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/*
+ * The lists are x86-64's names; elsewhere glibc makes other calls for
+ * the same work.  On each architecture Debian builds for, a name the
+ * architecture lacks needs its replacement listed (arm64 has no readlink
+ * or unlink), and on the 32-bit ones glibc 2.36's 64-bit time and offset
+ * calls must be there too: a list that misses them kills the role there
+ * at its first such call.
+ */
+struct arch_need {
+	const char *name;	/* when the list has this ... */
+	const char *need;	/* ... it needs this too ... */
+	int only_32;		/* ... on 32-bit architectures only, else where name is missing */
+};
+
+static const struct arch_need needs[] = {
+	{ "readlink", "readlinkat", 0 }, { "unlink", "unlinkat", 0 },
+	{ "open", "openat", 0 }, { "epoll_wait", "epoll_pwait", 0 },
+	{ "poll", "ppoll", 0 }, { "access", "faccessat", 0 },
+	{ "time", "clock_gettime", 0 }, { "getdents", "getdents64", 0 },
+	{ "clock_gettime", "clock_gettime64", 1 }, { "fcntl", "fcntl64", 1 },
+	{ "mmap", "mmap2", 1 }, { "ppoll", "ppoll_time64", 1 },
+	{ "recvmmsg", "recvmmsg_time64", 1 }, { "newfstatat", "fstatat64", 1 },
+};
+
+static int
+has(const char *const *list, const char *name)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+Test(seccomp, every_architecture_has_what_glibc_calls)
+{
+	static const struct { uint32_t arch; const char *name; int is32; } arches[] = {
+		{ SCMP_ARCH_X86_64, "x86-64", 0 }, { SCMP_ARCH_AARCH64, "arm64", 0 },
+		{ SCMP_ARCH_X86, "i386", 1 }, { SCMP_ARCH_ARM, "armhf", 1 },
+	};
+	const char *const *lists[] = { server_syscalls, server_child_syscalls,
+		creator_syscalls };
+
+	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++)
+		for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+			for (size_t n = 0; n < sizeof(needs) / sizeof(needs[0]); n++) {
+				const struct arch_need *d = &needs[n];
+				int missing = seccomp_syscall_resolve_name_arch(arches[a].arch,
+				    d->name) < 0;
+
+				if (!has(lists[l], d->name) ||
+				    (d->only_32 ? !arches[a].is32 : !missing))
+					continue;
+				cr_assert(has(lists[l], d->need) &&
+				    seccomp_syscall_resolve_name_arch(arches[a].arch,
+				    d->need) >= 0, "list %zu has %s: on %s it needs %s", l,
+				    d->name, arches[a].name, d->need);
+			}
 }

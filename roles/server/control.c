@@ -159,26 +159,36 @@ server_control_open(struct server *s, uid_t uid, gid_t gid)
 	return loop_watch(s->epfd, &s->control, EPOLLIN, &s->control);
 }
 
+/* The listener unwatched for a second (control_resume re-arms it). */
+static void
+control_pause(struct server *s)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &s->control };
+
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->control.fd, &ev);
+	s->control_paused = s->clock.ms + 1000;
+}
+
 /*
- * Out of descriptors (accept4 said EMFILE or ENFILE, err): the waiting
- * client would wake the level-triggered listener forever.  The spare
- * takes it off the queue to tell it why; without a spare, or when even
- * that fails, the listener is paused for a second (tick wakes it) rather
- * than spun on.
+ * accept4 failed with err: the waiting client would wake the
+ * level-triggered listener forever.  Out of descriptors (EMFILE,
+ * ENFILE), the spare takes it off the queue to tell it why; without a
+ * spare, when even that fails, or on any other error (ENOMEM, ENOBUFS),
+ * the listener is paused for a second rather than spun on.
  */
 static void
-control_out_of_fds(struct server *s, int err)
+control_accept_failed(struct server *s, int err)
 {
 	static struct log_limit rl;
-	int r = spare_turn_away(&s->control_spare, s->epfd, s->control.fd, err);
+	int r = -err;
 
+	if (err == EMFILE || err == ENFILE)
+		r = spare_turn_away(&s->control_spare, s->epfd, s->control.fd, err);
 	errno = err;
-	log_warn_limited(&rl, "control connection refused: out of descriptors");
-	if (r < 0 || s->control_spare < 0) {
-		struct epoll_event ev = { .events = 0, .data.ptr = &s->control };
-		epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->control.fd, &ev);
-		s->control_paused = s->clock.ms + 1000;
-	}
+	log_warn_limited(&rl, "control connection refused: %s",
+	    err == EMFILE || err == ENFILE ? "out of descriptors" : "accept");
+	if (r < 0 || s->control_spare < 0)
+		control_pause(s);
 }
 
 /* After a pause: a spare again if we can, and the listener watched again. */
@@ -223,8 +233,8 @@ server_dispatch_control_listen(struct server *s)
 	int fd = accept4(s->control.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE)
-			control_out_of_fds(s, errno);
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			control_accept_failed(s, errno);
 		return;
 	}
 	if (peercred_get(fd, &pc) < 0) {
@@ -380,10 +390,16 @@ server_dispatch_control(struct server *s, struct ctl_conn *c)
 	}
 	c->last_active = s->clock.ms;
 	if (c->job) {
+		/* answered under its own id; the job's replies keep theirs */
+		uint32_t id = c->id;
+		uint16_t command = c->command;
+
 		fdpass_close_all(fds, fdt_msg_nfds(&m));
 		c->id = m.id;
 		c->command = m.body.ctl.command;
 		ctl_reply(c, EBUSY, 0, "a dump or load is still running on this connection");
+		c->id = id;
+		c->command = command;
 		return;
 	}
 	ctl_command(s, c, &m, fdt_msg_nfds(&m) ? fds[0] : -1);

@@ -81,8 +81,16 @@ server_dispatch_child(struct server *s, struct child *ch)
 	siginfo_t si = { 0 };
 
 	(void)s;
-	if (ch->w.fd < 0 ||
-	    waitid(P_PIDFD, (id_t)ch->w.fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+	if (ch->w.fd < 0)
+		return;
+	if (waitid(P_PIDFD, (id_t)ch->w.fd, &si, WEXITED | WNOHANG) != 0) {
+		/* ECHILD: reaped by someone else; the pidfd would stay readable */
+		log_warn("control helper pid %d: waitid", (int)ch->pid);
+		close(ch->w.fd);
+		ch->w.fd = -1;
+		return;
+	}
+	if (si.si_pid == 0)
 		return;
 	if (ch->killed)
 		log_debug("control helper pid %d ended as we asked", (int)ch->pid);
@@ -143,8 +151,13 @@ job_start(struct server *s, struct ctl_conn *c, int fd, uint16_t command)
 		close(fd);
 		return;
 	}
-	if (!ch || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+	if (!ch) {
 		ctl_reply(c, EBUSY, 0, "too many dumps and loads at once; try again");
+		close(fd);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		ctl_reply(c, errno, 0, "cannot start the %s: %s", what, strerror(errno));
 		close(fd);
 		return;
 	}
@@ -179,8 +192,14 @@ job_start(struct server *s, struct ctl_conn *c, int fd, uint16_t command)
 	ch->w.fd = pidfd;
 	if (loop_watch(s->epfd, &ch->w, EPOLLIN, ch) < 0 ||
 	    loop_watch(s->epfd, &ch->feed, EPOLLIN, &ch->feed) < 0) {
+		siginfo_t si;
+
 		ctl_reply(c, EIO, 0, "cannot watch the %s", what);
 		job_end(ch, 1);
+		/* unwatched, it would never be reaped: wait for the kill here */
+		waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+		close(pidfd);
+		ch->w.fd = -1;
 		return;
 	}
 	log_info("%s-cache for pid %d uid %u: %s by pid %d", what, (int)c->pid,
@@ -280,7 +299,9 @@ server_dispatch_loader(struct server *s, struct child *ch)
 		    ch->command == FDT_CTL_DUMP_CACHE) {
 			ch->done = get64(rec + 1);
 		} else {
-			/* 'D', or the child died without it: the job is over */
+			/* 'D', or the child died without it: the job is over (and
+			 * its client, waiting on it, was not idle meanwhile) */
+			c->last_active = s->clock.ms;
 			job_done(ch, c, rec, n > 0 && rec[0] == 'D' ? (size_t)n : 0);
 			job_end(ch, n <= 0 || rec[0] != 'D');
 			return;
@@ -316,11 +337,14 @@ control_jobs_tick(struct server *s)
 			    "%s ended after %llu entries: nothing moved for %u s",
 			    ch->command == FDT_CTL_DUMP_CACHE ? "dump" : "load",
 			    (unsigned long long)ch->done, s->cfg.control_job_s);
+			c->last_active = now;
 			job_end(ch, 1);
 		} else if (ch->moved && now - ch->last_reported >= PROGRESS_EVERY_MS) {
 			ch->last_reported = now;
 			ch->moved = 0;
 			ctl_progress(c, ch->done);
+			if (!job_client(ch))	/* it did not take it: gone */
+				job_end(ch, 1);
 		}
 	}
 }

@@ -413,6 +413,8 @@ frontend_dispatch_tcp_listen(struct frontend *s, struct watched *w)
 		log_warn_limited(&rl, "TCP accept");
 		if (errno == EMFILE || errno == ENFILE)
 			turn_away(s, w);
+		else
+			listen_pause(s, w);	/* ENOMEM, ENOBUFS: a second's rest */
 		return;
 	}
 	if (s->nconns < s->cfg->max_tcp)

@@ -24,7 +24,8 @@ const char *const server_syscalls[] = {
 	 * if_nametoindex (ioctl SIOCGIFINDEX) */
 	"bind", "ioctl",
 	/* SIGHUP / inotify re-reads of the hosts file and resolv.conf */
-	"openat", "newfstatat", "fstat", "readlink", "access", "faccessat",
+	"openat", "newfstatat", "fstat", "readlink", "readlinkat", "access",
+	"faccessat",
 	/* malloc */
 	"brk", "mmap", "munmap", "mremap", "madvise",
 	/* dump and load children: fork, pidfd watch, reaping */
@@ -32,7 +33,10 @@ const char *const server_syscalls[] = {
 	"getpid", "dup3", "close_range", "rt_sigaction", "rt_sigprocmask",
 	"seccomp",
 	/* quit: the control socket removed, the creator stopped */
-	"unlink", "exit_group", "exit",
+	"unlink", "unlinkat", "exit_group", "exit",
+	/* 32-bit architectures: glibc's 64-bit time and offset calls */
+	"clock_gettime64", "fcntl64", "mmap2", "ppoll_time64", "recvmmsg_time64",
+	"fstatat64", "statx",
 	NULL,
 };
 
@@ -41,6 +45,7 @@ const char *const server_child_syscalls[] = {
 	"recvfrom", "clock_gettime", "gettimeofday", "time", "restart_syscall",
 	"rt_sigreturn", "brk", "mmap", "munmap", "mremap", "madvise",
 	"close", "exit_group", "exit",
+	"clock_gettime64", "mmap2", "ppoll_time64",	/* 32-bit architectures */
 	NULL,
 };
 

@@ -363,8 +363,14 @@ server_dispatch_creator(struct server *s, struct watched *w)
 		w->fd = -1;
 		return;
 	}
-	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) != 0) {
+		/* ECHILD: reaped by someone else; the pidfd would stay readable */
+		log_warn("our creator (pid %d): waitid", (int)s->creator_child);
+		si.si_code = CLD_EXITED;
+		si.si_status = -1;
+	} else if (si.si_pid == 0) {
 		return;
+	}
 	if (si.si_code != CLD_EXITED && si.si_status == SIGSYS)
 		log_warnx("our creator (pid %d) was killed by SIGSYS: it made a system "
 		    "call its seccomp filter does not allow; serving on with the sockets "

@@ -308,6 +308,52 @@ make_dump "$WORK/few.dump" 20
 out=$({ cat "$WORK/few.dump"; sleep 6; } | ctl --timeout 30 load-cache - 2>&1)
 check "a load waiting on its input is not idle: done after 6 s ($out)" \
     sh -c 'case "$1" in "loaded 20 entries"*) ;; *) exit 1;; esac' _ "$out"
+# One connection, a load of 6 s: a request sent meanwhile is refused under
+# its own id, the load's answer keeps the load's id, and the client, busy
+# all along, may go on at once (not closed as idle once the job is over).
+out=$(timeout 30 python3 - "$SOCK" <<'PY'
+import os, socket, struct, sys, time
+
+
+def req(rid, command, flags=0):
+    return (b"fdt1" + bytes([1, 6, 0, 0]) + struct.pack(">II", rid, 0) +
+            struct.pack(">HHIQ", command, flags, 0, 0)).ljust(1024, b"\0")
+
+
+def replies(s, until):
+    got = []
+    while True:
+        rep = s.recv(2048)
+        rid, status = struct.unpack(">II", rep[8:16])
+        flags = struct.unpack(">H", rep[18:20])[0]
+        if flags & 2:
+            continue            # progress
+        got.append("%d/%d/%s" % (rid, status, rep[32:].split(b"\0")[0].decode()))
+        if rid == until:
+            return got
+
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(10)
+s.connect(sys.argv[1])
+r, w = os.pipe()
+socket.send_fds(s, [req(3, 4, 1)], [r])
+os.close(r)
+for i in range(60):
+    os.write(w, b";entry b%d.gen.example.test. IN A NOERROR ttl=300\n"
+             b"b%d.gen.example.test.\t300\tIN\tA\t192.0.2.1\n" % (i, i))
+    if i == 10:
+        s.send(req(9, 1))
+    time.sleep(0.1)
+os.close(w)
+got = replies(s, 3)
+s.send(req(11, 1))
+got += replies(s, 11)
+print(" ".join(got))
+PY
+)
+check "a request during a load: EBUSY under its own id, the load's answer under the load's, then a ping ($out)" \
+    sh -c 'case "$1" in "9/16/"*" 3/0/loaded 60 entries"*" 11/0/pong") ;; *) exit 1;; esac' _ "$out"
 stop_server
 
 # --- out of descriptors --------------------------------------------------------
