@@ -196,9 +196,7 @@ dump_cache(struct control *c, const char *path)
 	int fd, r;
 
 	if (strcmp(path, "-") == 0) {
-		/* started with stdout closed, our socket took its number */
-		if ((fd = STDOUT_FILENO) == c->sock)
-			return fail("dump-cache: standard output is closed");
+		fd = STDOUT_FILENO;	/* never our socket: main.c fills 0-2 first */
 	} else {
 		int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 		    (c->force ? O_TRUNC : O_EXCL);
@@ -227,12 +225,9 @@ load_cache(struct control *c, const char *path)
 	struct fdt_msg rep;
 	int fd, r;
 
-	if (strcmp(path, "-") == 0) {
-		/* started with stdin closed, our socket took its number: the
-		 * server would read our own connection */
-		if ((fd = STDIN_FILENO) == c->sock)
-			return fail("load-cache: standard input is closed");
-	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;	/* never our socket: main.c fills 0-2 first */
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return fail("load-cache: cannot open %s: %s", path, strerror(errno));
 	r = transact(c, FDT_CTL_LOAD_CACHE, NULL, 0, fd, &rep);
 	if (fd != STDIN_FILENO)

@@ -53,4 +53,24 @@ check "... and the server got no error text ($(dropped) clients dropped)" test "
 check "ping after it" pinged
 check "DNS still answered" test "$(dig +time=2 +tries=1 @$ADDR www.example.test +short)" = 192.0.2.1
 check "server still running" kill -0 "$SERVER"
+
+# A server started with SIGCHLD ignored (a supervisor's disposition survives
+# exec): the kernel would reap its children itself, so the seccomp probes
+# could not be waited for (the creator refused to start) and a dump's pidfd
+# would never be reaped -- a loop spinning on it.  The daemons set it back.
+SOCK2=$WORK/run2/control.sock
+python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$FDTOOL" server --listen 127.0.0.14 \
+	--upstream 127.0.0.1:$UP --control "$SOCK2" 2>"$WORK/server2.log" &
+SERVER2=$!
+PIDS+=("$SERVER2")
+wait_until 10 sh -c '[ "$("$1" control --socket "$2" ping 2>/dev/null)" = pong ]' _ "$FDTOOL" "$SOCK2"
+out=$("$FDTOOL" control --socket "$SOCK2" --timeout 5 dump-cache - 2>&1 >/dev/null)
+check "SIGCHLD ignored at start: a dump works ($out)" sh -c 'case "$1" in dumped*) ;; *) exit 1;; esac' _ "$out"
+t0=$(awk '{ print $14 + $15 }' "/proc/$SERVER2/stat")
+sleep 2
+t1=$(awk '{ print $14 + $15 }' "/proc/$SERVER2/stat")
+check "... and the server runs on, not spinning ($((t1 - t0)) ticks in 2 s)" \
+	sh -c 'kill -0 "$1" && [ "$2" -lt 20 ]' _ "$SERVER2" $((t1 - t0))
 finish
