@@ -14,6 +14,7 @@
 
 #include "roles/server/dump.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_cache.h"
 #include "tests/fuzz/fuzz_dns.h"
 
 #define T0		700000
@@ -69,44 +70,15 @@ render(struct cache *c, const struct cache_key *k, size_t i, uint64_t now, uint8
 	return dns_render(out, DNS_MSG_MAX, &t, dq, &o);
 }
 
-static size_t
-dump_one(struct cache *c, const struct cache_key *k, uint64_t now, char *buf)
-{
-	const struct cache_entry *e = cache_lookup(c, k, now);
-	int n;
-
-	FUZZ_CHECK(e != NULL, "an entry just stored is not found");
-	n = dump_format_entry(e, now, buf, TEXT_MAX);
-	FUZZ_CHECK(n > 0, "a loaded entry cannot be dumped: %d", n);
-	return (size_t)n;
-}
-
-/* An entry's dump through the parser: how many entries it gave (into entry2). */
-static int
-reparse(const char *t, size_t len)
-{
-	const char *p = t, *end = t + len;
-	int n = 0;
-
-	dump_parser_init(&parser2);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		n += dump_parser_line(&parser2, p, ll, &entry2);
-		p += ll + 1;
-	}
-	return n + dump_parser_finish(&parser2, &entry2);
-}
-
 static void
-one_entry(const struct dump_entry *pe)
+one_entry(const struct dump_entry *pe, void *arg)
 {
 	const struct cache_key *k = &loaded.key;
 	uint32_t ttl = pe->ttl > MAX_TTL ? MAX_TTL : pe->ttl;
 	uint64_t now = T0 + ttl / 2;
 	size_t len, len2;
 
+	(void)arg;
 	FUZZ_CHECK(pe->ttl > 0, "an expired entry was handed back");
 	FUZZ_CHECK(dump_load_answer(pe->tmpl, pe->tlen, pe->negative, UINT32_MAX, &loaded) == 0,
 	    "an entry the parser handed back does not load");
@@ -114,8 +86,8 @@ one_entry(const struct dump_entry *pe)
 	cache_wipe(cache2, k->name, k->namelen, 0);
 	FUZZ_CHECK(cache_insert(cache, k, &loaded.answer, ttl, T0) == 0, "cache_insert");
 
-	len = dump_one(cache, k, now, text);
-	if (reparse(text, len) != 1) {
+	len = fz_dump_entry(cache, k, now, text, TEXT_MAX);
+	if (fz_parse_dump(&parser2, text, len, &entry2, NULL, NULL) != 1) {
 		FUZZ_CHECK(parser2.malformed > 0 && fz_parse(loaded.tmpl, loaded.answer.full.len,
 		    &m1) == NULL && m1.ulen > DNS_MSG_MAX - 512,
 		    "an entry's own dump does not load back (%zu malformed, %zu expired)\n%.*s",
@@ -147,7 +119,7 @@ one_entry(const struct dump_entry *pe)
 		    (m2.flags & (DNS_F_RCODE | DNS_F_AD)), "dump, load: flags %04x became %04x",
 		    m1.flags, m2.flags);
 	}
-	len2 = dump_one(cache2, k, now, text2);
+	len2 = fz_dump_entry(cache2, k, now, text2, TEXT_MAX);
 	FUZZ_CHECK(len == len2 && memcmp(text, text2, len) == 0,
 	    "dump, load, dump: the text changed\n%.*s---\n%.*s", (int)len, text, (int)len2,
 	    text2);
@@ -156,23 +128,11 @@ one_entry(const struct dump_entry *pe)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size;
-
 	if (!cache) {
 		FUZZ_CHECK((cache = cache_new(8)) && (cache2 = cache_new(8)), "cache_new");
 	}
 	if (size > MAX_INPUT)
 		return 0;
-	dump_parser_init(&parser);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (dump_parser_line(&parser, p, ll, &entry))
-			one_entry(&entry);
-		p += ll + 1;
-	}
-	if (dump_parser_finish(&parser, &entry))
-		one_entry(&entry);
+	fz_parse_dump(&parser, (const char *)data, size, &entry, one_entry, NULL);
 	return 0;
 }

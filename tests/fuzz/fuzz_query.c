@@ -19,6 +19,7 @@
 #include "roles/server/dump.h"
 #include "roles/server/resolve.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_cache.h"
 #include "tests/fuzz/fuzz_dns.h"
 
 #define T0	100000		/* when the cache was filled (s) */
@@ -80,13 +81,14 @@ static struct fz_msg msg;
 static uint8_t out[DNS_MSG_MAX];
 
 static void
-no_delivery(void *ctx, const struct client *cl, const uint8_t *m, size_t len)
+load_one(const struct dump_entry *e, void *arg)
 {
-	(void)ctx;
-	(void)cl;
-	(void)m;
-	(void)len;
-	fuzz_fail(__FILE__, __LINE__, "an answer was delivered later: nothing is upstream");
+	static struct dump_load l;
+
+	(void)arg;
+	FUZZ_CHECK(dump_load_answer(e->tmpl, e->tlen, e->negative, UINT32_MAX, &l) == 0,
+	    "a seed entry");
+	FUZZ_CHECK(cache_insert(cache, &l.key, &l.answer, e->ttl, T0) == 0, "insert");
 }
 
 static void
@@ -94,27 +96,8 @@ load_cache(void)
 {
 	static struct dump_parser p;
 	static struct dump_entry e;
-	static struct dump_load l;
-	const char *s = dump_text, *end = s + sizeof(dump_text) - 1;
 
-	int done, last = 0;
-
-	dump_parser_init(&p);
-	while (!last) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-
-		if (nl) {
-			done = dump_parser_line(&p, s, (size_t)(nl - s), &e);
-			s = nl + 1;
-		} else {
-			done = dump_parser_finish(&p, &e);
-			last = 1;
-		}
-		if (!done)
-			continue;
-		FUZZ_CHECK(dump_load_answer(e.tmpl, e.tlen, e.negative, UINT32_MAX, &l) == 0, "a seed entry");
-		FUZZ_CHECK(cache_insert(cache, &l.key, &l.answer, e.ttl, T0) == 0, "insert");
-	}
+	fz_parse_dump(&p, dump_text, sizeof(dump_text) - 1, &e, load_one, NULL);
 	FUZZ_CHECK(p.malformed == 0 && p.entries == 9, "the seed dump: %zu entries, %zu bad",
 	    p.entries, p.malformed);
 }
@@ -134,7 +117,7 @@ setup(void)
 	clk.ms = (uint64_t)T0 * 1000;
 	FUZZ_CHECK((epfd = epoll_create1(EPOLL_CLOEXEC)) >= 0, "epoll");
 	FUZZ_CHECK((cache = cache_new(64)) != NULL, "cache_new");
-	FUZZ_CHECK((res = resolver_new(&cfg, &clk, cache, &stats, epfd, no_delivery, NULL)),
+	FUZZ_CHECK((res = resolver_new(&cfg, &clk, cache, &stats, epfd, fz_no_delivery, NULL)),
 	    "resolver_new");
 	FUZZ_CHECK(fuzz_memfile((const uint8_t *)hosts_text, sizeof(hosts_text) - 1, path,
 	    sizeof(path)) >= 0, "memfd");

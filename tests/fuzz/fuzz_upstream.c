@@ -25,6 +25,7 @@
 #include "roles/server/dump.h"
 #include "roles/server/resolve.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_cache.h"
 #include "tests/fuzz/fuzz_dns.h"
 
 #define T0	500000
@@ -84,16 +85,6 @@ static struct dump_entry entry;
 static struct dump_load loaded;
 
 static void
-no_delivery(void *ctx, const struct client *cl, const uint8_t *m, size_t len)
-{
-	(void)ctx;
-	(void)cl;
-	(void)m;
-	(void)len;
-	fuzz_fail(__FILE__, __LINE__, "an answer was delivered later: nothing is upstream");
-}
-
-static void
 setup(void)
 {
 	int epfd;
@@ -106,8 +97,8 @@ setup(void)
 	clk.ms = (uint64_t)T0 * 1000;
 	FUZZ_CHECK((epfd = epoll_create1(EPOLL_CLOEXEC)) >= 0, "epoll");
 	FUZZ_CHECK((cache = cache_new(16)) && (cache2 = cache_new(16)), "cache_new");
-	res = resolver_new(&cfg, &clk, cache, &stats, epfd, no_delivery, NULL);
-	res2 = resolver_new(&cfg, &clk, cache2, &stats, epfd, no_delivery, NULL);
+	res = resolver_new(&cfg, &clk, cache, &stats, epfd, fz_no_delivery, NULL);
+	res2 = resolver_new(&cfg, &clk, cache2, &stats, epfd, fz_no_delivery, NULL);
 	FUZZ_CHECK(res && res2, "resolver_new");
 }
 
@@ -218,46 +209,14 @@ ask_all(struct resolver *r, const struct dns_question *q, int cd, uint32_t elaps
 	}
 }
 
-/* Dump the entry for k at now into buf; its length. */
-static size_t
-dump_entry(struct cache *c, const struct cache_key *k, uint64_t now, char *buf)
-{
-	const struct cache_entry *e = cache_lookup(c, k, now);
-	int n;
-
-	FUZZ_CHECK(e != NULL, "the entry is gone before its time");
-	n = dump_format_entry(e, now, buf, TEXT_MAX);
-	FUZZ_CHECK(n > 0, "a cached entry cannot be dumped: %d", n);
-	return (size_t)n;
-}
-
-/* The dump text back through the parser: 1 with the entry in `entry`. */
-static int
-parse_dump(const char *t, size_t len)
-{
-	const char *p = t, *end = t + len;
-	int got_one = 0;
-
-	dump_parser_init(&parser);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		got_one += dump_parser_line(&parser, p, ll, &entry);
-		p += ll + 1;
-	}
-	got_one += dump_parser_finish(&parser, &entry);
-	return got_one;
-}
-
 static void
 dump_and_load(const struct dns_question *q, int cd, const struct cache_key *k,
     const struct fz_msg *orig, uint64_t now)
 {
-	size_t len = dump_entry(cache, k, now, text), len2;
+	size_t len = fz_dump_entry(cache, k, now, text, TEXT_MAX), len2;
 	uint32_t ttl;
 
-	if (parse_dump(text, len) != 1) {
+	if (fz_parse_dump(&parser, text, len, &entry, NULL, NULL) != 1) {
 		/* a template that only fit 64 KiB compressed may not fit written out */
 		FUZZ_CHECK(orig->ulen > DNS_MSG_MAX - 512, "dump, load: the entry was lost "
 		    "(%zu malformed lines, %zu expired)", parser.malformed, parser.expired);
@@ -298,7 +257,7 @@ dump_and_load(const struct dns_question *q, int cd, const struct cache_key *k,
 		    (got2.flags & (DNS_F_RCODE | DNS_F_AD | DNS_F_TC)),
 		    "dump, load, client %zu: flags %04x became %04x", i, got.flags, got2.flags);
 	}
-	len2 = dump_entry(cache2, k, now, text2);
+	len2 = fz_dump_entry(cache2, k, now, text2, TEXT_MAX);
 	FUZZ_CHECK(len == len2 && memcmp(text, text2, len) == 0,
 	    "dump, load, dump: the text changed\n%.*s---\n%.*s", (int)len, text, (int)len2,
 	    text2);
