@@ -19,7 +19,7 @@ enum { O_LISTEN = 256, O_UPSTREAM, O_CREATOR, O_USER, O_HOSTS, O_NOHOSTS,
     O_RESOLV, O_CACHE, O_MINTTL, O_MAXTTL, O_UPTIMEOUT, O_MAXTCP, O_TCPIDLE,
     O_MAXPEND, O_NOSANDBOX, O_LOG, O_CONTROL, O_CONTROL_GROUP, O_NOCONTROL,
     O_CHECK, O_ALLOW_FROM, O_FORWARD_ZONE, O_SERVE_STALE, O_QUERY_TIMEOUT, O_NOSECCOMP,
-    O_CONTROL_IDLE, O_CONTROL_JOB };
+    O_CONTROL_IDLE, O_CONTROL_JOB, O_REC_CONTROL, O_METRICS_LISTEN, O_NOMETRICS };
 
 static const struct option server_opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -44,6 +44,9 @@ static const struct option server_opts[] = {
 	{ "no-control", no_argument, NULL, O_NOCONTROL },
 	{ "control-idle-timeout", required_argument, NULL, O_CONTROL_IDLE },
 	{ "control-job-timeout", required_argument, NULL, O_CONTROL_JOB },
+	{ "rec-control", required_argument, NULL, O_REC_CONTROL },
+	{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
+	{ "no-metrics", no_argument, NULL, O_NOMETRICS },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
 	{ "check-config", no_argument, NULL, O_CHECK },
@@ -220,6 +223,24 @@ server_apply(void *arg, int id, const struct opt_ctx *o)
 		if ((r = opt_number(o, 1, 86400, &v)) == 0)
 			cfg->control_job_s = (unsigned)v;
 		return r;
+	case O_REC_CONTROL:
+		cfg->rec_control_path = o->arg;
+		return 0;
+	case O_METRICS_LISTEN: {
+		const char *why;
+		/* ADDR[:PORT], TCP only; the port defaults to 9153 (CoreDNS's) */
+		if (strncmp(o->arg, "udp:", 4) == 0 || strncmp(o->arg, "both:", 5) == 0)
+			return opt_error(o, "takes ADDR:PORT (it is HTTP over TCP)");
+		if (endpoint_parse(o->arg, ENDPOINT_PROTO_OPTIONAL | ENDPOINT_PORT_OPTIONAL |
+		    ENDPOINT_NO_RANGE, 9153, &cfg->metrics_listen, &why) < 0)
+			return opt_error(o, "%s", why);
+		cfg->metrics_listen.proto = FDT_PROTO_TCP;	/* "tcp:" is allowed, not needed */
+		cfg->metrics = 1;
+		return 0;
+	}
+	case O_NOMETRICS:
+		cfg->metrics = 0;
+		return 0;
 	case O_LOG:
 		return opt_log_level(o, &cfg->log_level);
 	case O_CHECK:
@@ -389,6 +410,10 @@ server_config_check(const struct server_config *cfg, FILE *f)
 		fprintf(f, "control-group = %s\n", cfg->control_group);
 	fprintf(f, "control-idle-timeout = %u\n", cfg->control_idle_s);
 	fprintf(f, "control-job-timeout = %u\n", cfg->control_job_s);
+	if (cfg->rec_control_path)
+		fprintf(f, "rec-control = %s\n", cfg->rec_control_path);
+	if (cfg->metrics)
+		print_endpoints(f, "metrics-listen", &cfg->metrics_listen, 1);
 	fprintf(f, "log-level = %s\n", log_level_name(cfg->log_level));
 	return EXIT_OK;
 }

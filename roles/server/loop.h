@@ -121,6 +121,9 @@ struct server_config {
 	const char *control_group;
 	unsigned control_idle_s;	/* a control client silent this long is closed */
 	unsigned control_job_s;		/* a dump or load still this long is ended */
+	const char *rec_control_path;	/* rec_control's protocol here; NULL: none */
+	struct endpoint metrics_listen;	/* GET /metrics (HTTP), if metrics */
+	int metrics;
 	int check_config;		/* --check-config: print, do not run */
 	const char *config_file;	/* the file read, or NULL */
 };
