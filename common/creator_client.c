@@ -4,15 +4,14 @@
  * being taken for its answer.  Sockets are checked before the caller sees
  * them: a confused or hostile creator cannot slip in the wrong kind.
  */
-#include "common/daemon.h"
 #include "common/creator_client.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/call.h"
 #include "common/endpoint.h"
 #include "common/fdpass.h"
 
@@ -51,73 +50,29 @@ check_socket(int fd, const struct fdt_bind *b, int proto)
 }
 
 /*
- * A creator that refuses a peer says why in an error record with id 0,
- * then hangs up; that record may be all there is to read.
+ * Send a request and wait for the reply with its id: the descriptors it
+ * brought, or -errno (the creator's refusal as -status).
  */
-static int
-refusal(int sock, int err)
-{
-	struct fdt_msg rep;
-	int fds[FDT_MAX_FDS];
-
-	if (fdt_msg_recv(sock, &rep, fds, MSG_DONTWAIT) == 0 &&
-	    rep.type == FDT_MSG_ERROR && rep.id == 0)
-		return -(int)rep.status;
-	return err;
-}
-
-/* Send a request and wait for the reply with its id. */
 static int
 transact(int sock, struct fdt_msg *m, int fds[FDT_MAX_FDS], int timeout_ms)
 {
-	uint8_t want = (uint8_t)(m->type + 1);	/* every *_REP follows its *_REQ */
-	long long deadline = (long long)daemon_now_ms() + timeout_ms;
-	int r;
+	struct fdt_msg rep;
+	int n;
 
 	m->id = creator_next_id++;
 	if (m->id == 0)		/* 0 is the creator's "not about a request" */
 		m->id = creator_next_id++;
-	if ((r = fdt_msg_send(sock, m, NULL, 0)) < 0)
-		return refusal(sock, r);
-	for (;;) {
-		struct pollfd p = { .fd = sock, .events = POLLIN };
-		long long left = deadline - (long long)daemon_now_ms();
-		struct fdt_msg rep;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = fdt_msg_recv(sock, &rep, fds, MSG_DONTWAIT);
-		if (r == 1)
-			return -ECONNRESET;
-		if (r == -EAGAIN)
-			continue;
-		if (r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO ||
-		    r == -EPROTONOSUPPORT)
-			return -EPROTO;	/* the creator is not speaking our protocol */
-		if (r < 0)
-			return r;
-		if (rep.type == FDT_MSG_ERROR && (rep.id == 0 || rep.id == m->id))
-			return -(int)rep.status;
-		if (rep.id != m->id) {
-			fdpass_close_all(fds, fdt_msg_nfds(&rep));
-			continue;
-		}
-		if (rep.type != want ||
-		    memcmp(&rep.body.bind, &m->body.bind, sizeof(rep.body.bind)) != 0) {
-			fdpass_close_all(fds, fdt_msg_nfds(&rep));
-			return -EPROTO;
-		}
-		if (rep.status)
-			return -(int)rep.status;
-		return (int)fdt_msg_nfds(&rep);
+	if ((n = fdt_call(sock, m, -1, &rep, fds, timeout_ms)) < 0)
+		return n;
+	if (memcmp(&rep.body.bind, &m->body.bind, sizeof(rep.body.bind)) != 0) {
+		fdpass_close_all(fds, (size_t)n);
+		return -EPROTO;
 	}
+	if (rep.status) {
+		fdpass_close_all(fds, (size_t)n);
+		return -(int)rep.status;
+	}
+	return n;
 }
 
 int

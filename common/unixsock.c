@@ -25,15 +25,15 @@ fill_addr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-int
-unixsock_connect(const char *path)
+static int
+connect_type(const char *path, int type)
 {
 	struct sockaddr_un sun;
 	int fd, r;
 
 	if ((r = fill_addr(path, &sun)) < 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	while ((r = connect(fd, (struct sockaddr *)&sun, sizeof(sun))) < 0 &&
@@ -45,6 +45,12 @@ unixsock_connect(const char *path)
 		return r;
 	}
 	return fd;
+}
+
+int
+unixsock_connect(const char *path)
+{
+	return connect_type(path, SOCK_SEQPACKET);
 }
 
 /*
@@ -72,7 +78,7 @@ make_parent(const char *path)
 
 /* Remove a socket file that no process listens on any more. */
 static int
-clear_stale(const char *path)
+clear_stale(const char *path, int type)
 {
 	struct stat st;
 	int fd;
@@ -81,7 +87,7 @@ clear_stale(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = unixsock_connect(path);
+	fd = connect_type(path, type);
 	if (fd >= 0) {
 		close(fd);
 		return -EADDRINUSE;
@@ -97,8 +103,8 @@ clear_stale(const char *path)
  * from a socket not yet listening), and link() fails with EEXIST where
  * another instance got there first, so a live socket is never replaced.
  */
-int
-unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
+static int
+listen_type(const char *path, int type, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sun;
 	char tmp[sizeof(sun.sun_path)];
@@ -109,12 +115,12 @@ unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
 		return r;
 	if (snprintf(tmp, sizeof(tmp), "%s~%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	if ((r = make_parent(path)) < 0 || (r = clear_stale(path)) < 0 ||
-	    (r = clear_stale(tmp)) < 0)
+	if ((r = make_parent(path)) < 0 || (r = clear_stale(path, type)) < 0 ||
+	    (r = clear_stale(tmp, type)) < 0)
 		return r;
 	if ((r = fill_addr(tmp, &sun)) < 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	old = umask(~mode & 0777);
@@ -150,4 +156,17 @@ fail:
 	r = -errno;
 	close(fd);
 	return r;
+}
+
+int
+unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	return listen_type(path, SOCK_SEQPACKET, mode, uid, gid);
+}
+
+/* The same for a stream socket: rec_control's protocol is a byte stream. */
+int
+unixsock_listen_stream(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	return listen_type(path, SOCK_STREAM, mode, uid, gid);
 }

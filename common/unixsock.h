@@ -18,6 +18,7 @@
  * Returns a non-blocking, close-on-exec descriptor or -errno.
  */
 int unixsock_listen(const char *path, mode_t mode, uid_t uid, gid_t gid);
+int unixsock_listen_stream(const char *path, mode_t mode, uid_t uid, gid_t gid);
 
 /* Connect to path; returns a close-on-exec descriptor or -errno. */
 int unixsock_connect(const char *path);

@@ -3,6 +3,7 @@
  * total: every byte of the record is either a field with a legal value or
  * zero, so two peers can never read the same record differently.
  */
+#include "common/be.h"
 #include "common/wire.h"
 
 #include <errno.h>
@@ -12,54 +13,6 @@
 #include <unistd.h>
 
 #include "common/fdpass.h"
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
 
 static int
 is_request(unsigned type)
@@ -100,7 +53,7 @@ bind_valid(const struct fdt_bind *b)
 		return 0;
 	if (b->family != FDT_FAMILY_INET && b->family != FDT_FAMILY_INET6)
 		return 0;
-	if (b->family == FDT_FAMILY_INET && !all_zero(b->addr + 4, 12))
+	if (b->family == FDT_FAMILY_INET && !bytes_zero(b->addr + 4, 12))
 		return 0;
 	if (b->instance != 0 && !(b->flags & FDT_BIND_F_REUSEPORT))
 		return 0;
@@ -113,7 +66,7 @@ text_valid(const uint8_t *text, size_t size)
 {
 	const uint8_t *nul = memchr(text, 0, size);
 
-	return nul && all_zero(nul, size - (size_t)(nul - text));
+	return nul && bytes_zero(nul, size - (size_t)(nul - text));
 }
 
 static int
@@ -155,24 +108,24 @@ fdt_msg_pack(const struct fdt_msg *m, struct fdt_wire *w)
 	if (!msg_valid(m))
 		return -EINVAL;
 	memset(w, 0, sizeof(*w));
-	put32(w->magic, FDT_MAGIC);
+	be_put32(w->magic, FDT_MAGIC);
 	w->version = FDT_VERSION;
 	w->type = m->type;
-	put32(w->id, m->id);
-	put32(w->status, m->status);
+	be_put32(w->id, m->id);
+	be_put32(w->status, m->status);
 	if (has_bind_body(m->type)) {
 		const struct fdt_bind *b = &m->body.bind;
 		w->body.bind.proto = b->proto;
 		w->body.bind.family = b->family;
-		put16(w->body.bind.flags, b->flags);
-		put16(w->body.bind.port, b->port);
-		put16(w->body.bind.instance, b->instance);
+		be_put16(w->body.bind.flags, b->flags);
+		be_put16(w->body.bind.port, b->port);
+		be_put16(w->body.bind.instance, b->instance);
 		memcpy(w->body.bind.addr, b->addr, sizeof(b->addr));
 	} else if (has_ctl_body(m->type)) {
 		const struct fdt_ctl *c = &m->body.ctl;
-		put16(w->body.ctl.command, c->command);
-		put16(w->body.ctl.flags, c->flags);
-		put64(w->body.ctl.value, c->value);
+		be_put16(w->body.ctl.command, c->command);
+		be_put16(w->body.ctl.flags, c->flags);
+		be_put64(w->body.ctl.value, c->value);
 		/* strncpy zero-fills, which the validator demands */
 		strncpy((char *)w->body.ctl.text, c->text, sizeof(w->body.ctl.text));
 	}
@@ -187,40 +140,40 @@ fdt_msg_unpack(const void *buf, size_t len, struct fdt_msg *m)
 	memset(m, 0, sizeof(*m));
 	if (len != FDT_MSG_SIZE) {
 		if (len >= offsetof(struct fdt_wire, status) &&
-		    get32(w->magic) == FDT_MAGIC)
-			m->id = get32(w->id);
+		    be_get32(w->magic) == FDT_MAGIC)
+			m->id = be_get32(w->id);
 		return -EMSGSIZE;
 	}
-	if (get32(w->magic) != FDT_MAGIC)
+	if (be_get32(w->magic) != FDT_MAGIC)
 		return -EPROTO;
-	m->id = get32(w->id);
+	m->id = be_get32(w->id);
 	if (w->version != FDT_VERSION)
 		return -EPROTONOSUPPORT;
 	m->type = w->type;
-	m->status = get32(w->status);
+	m->status = be_get32(w->status);
 	if (m->type < 1 || m->type > FDT_MSG_TYPE_MAX)
 		return -EBADMSG;
-	if (!all_zero(w->reserved, sizeof(w->reserved)))
+	if (!bytes_zero(w->reserved, sizeof(w->reserved)))
 		return -EBADMSG;
 	size_t used = body_size(m->type);
-	if (!all_zero(w->body.raw + used, sizeof(w->body.raw) - used))
+	if (!bytes_zero(w->body.raw + used, sizeof(w->body.raw) - used))
 		return -EBADMSG;
 
 	if (has_bind_body(m->type)) {
 		struct fdt_bind *b = &m->body.bind;
 		b->proto = w->body.bind.proto;
 		b->family = w->body.bind.family;
-		b->flags = get16(w->body.bind.flags);
-		b->port = get16(w->body.bind.port);
-		b->instance = get16(w->body.bind.instance);
+		b->flags = be_get16(w->body.bind.flags);
+		b->port = be_get16(w->body.bind.port);
+		b->instance = be_get16(w->body.bind.instance);
 		memcpy(b->addr, w->body.bind.addr, sizeof(b->addr));
 	} else if (has_ctl_body(m->type)) {
 		struct fdt_ctl *c = &m->body.ctl;
-		if (!all_zero(w->body.ctl.reserved, sizeof(w->body.ctl.reserved)))
+		if (!bytes_zero(w->body.ctl.reserved, sizeof(w->body.ctl.reserved)))
 			return -EBADMSG;
-		c->command = get16(w->body.ctl.command);
-		c->flags = get16(w->body.ctl.flags);
-		c->value = get64(w->body.ctl.value);
+		c->command = be_get16(w->body.ctl.command);
+		c->flags = be_get16(w->body.ctl.flags);
+		c->value = be_get64(w->body.ctl.value);
 		memcpy(c->text, w->body.ctl.text, sizeof(c->text));
 	}
 	return msg_valid(m) ? 0 : -EBADMSG;

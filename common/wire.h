@@ -64,7 +64,8 @@ enum fdt_ctl_command {
 	FDT_CTL_GET_ALL,	/* value: index; reply text "name\tvalue", ENOENT past the end */
 	FDT_CTL_QUIT,
 	FDT_CTL_QUIT_NICELY,
-	FDT_CTL_COMMAND_MAX = FDT_CTL_QUIT_NICELY,
+	FDT_CTL_METRICS,	/* + a descriptor open for writing: Prometheus text */
+	FDT_CTL_COMMAND_MAX = FDT_CTL_METRICS,
 };
 
 /* Host form of the bodies. */

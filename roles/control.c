@@ -44,8 +44,8 @@ const char control_usage[] =
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/call.h"
 #include "common/daemon.h"
-#include "common/fdpass.h"
 #include "common/unixsock.h"
 #include "common/wire.h"
 #include "roles/roles.h"
@@ -84,11 +84,11 @@ transact(struct control *c, uint16_t command, const char *text, uint64_t value,
     int fd, struct fdt_msg *rep)
 {
 	struct fdt_msg m;
-	long long deadline;
-	int fds[FDT_MAX_FDS];
 	int r;
 
-	fdt_msg_init(&m, FDT_MSG_CTL_REQ, ++c->next_id);
+	if (++c->next_id == 0)	/* 0 is the server's "not about a request" */
+		c->next_id++;
+	fdt_msg_init(&m, FDT_MSG_CTL_REQ, c->next_id);
 	m.body.ctl.command = command;
 	m.body.ctl.value = value;
 	if (fd >= 0)
@@ -96,38 +96,8 @@ transact(struct control *c, uint16_t command, const char *text, uint64_t value,
 	if (text && snprintf(m.body.ctl.text, sizeof(m.body.ctl.text), "%s", text) >=
 	    (int)sizeof(m.body.ctl.text))
 		return -ENAMETOOLONG;
-	if ((r = fdt_msg_send(c->sock, &m, &fd, fd >= 0 ? 1 : 0)) < 0 && r != -EPIPE)
-		return r;
-	deadline = (long long)daemon_now_ms() + c->timeout_ms;
-	for (;;) {
-		struct pollfd p = { .fd = c->sock, .events = POLLIN };
-		long long left = deadline - (long long)daemon_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = fdt_msg_recv(c->sock, rep, fds, MSG_DONTWAIT);
-		if (r == -EAGAIN)
-			continue;
-		if (r == 1)
-			return -ECONNRESET;
-		if (r < 0)
-			return r;
-		if (rep->type == FDT_MSG_ERROR)
-			return -(int)rep->status;	/* refused as a client */
-		if (rep->type != FDT_MSG_CTL_REP || rep->id != m.id)
-			return -EPROTO;
-		if (rep->body.ctl.flags & FDT_CTL_F_PROGRESS) {
-			deadline = (long long)daemon_now_ms() + c->timeout_ms;
-			continue;
-		}
-		return 0;
-	}
+	r = fdt_call(c->sock, &m, fd, rep, NULL, c->timeout_ms);
+	return r < 0 ? r : 0;
 }
 
 static int

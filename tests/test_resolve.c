@@ -49,6 +49,7 @@ static struct server_counters stats;
 static struct cache *cache;
 static struct resolver *res;
 static int epfd;
+static uint64_t asked_ago_us;	/* a query came in this long before ask() */
 
 static void
 deliver(void *ctx, const struct client *cl, const uint8_t *msg, size_t len)
@@ -93,6 +94,7 @@ setup_with(int nfake, unsigned attempt_ms, unsigned deadline_ms, uint32_t stale)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&stats, 0, sizeof(stats));
 	ngot = 0;
+	asked_ago_us = 0;
 	cfg.max_ttl = 86400;
 	cfg.max_pending = 64;
 	cfg.upstream_timeout_ms = attempt_ms;
@@ -168,7 +170,7 @@ ask(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id, int tag,
 {
 	uint8_t q[512];
 	size_t n = query(q, name, qtype, qclass, id, 1, 0, 0);
-	struct client cl = { .udp_fd = tag };
+	struct client cl = { .udp_fd = tag, .received_us = loop_now_us() - asked_ago_us };
 
 	now();
 	return resolver_query(res, q, n, &cl, 0, imm, cap);
@@ -645,4 +647,146 @@ Test(resolve, stale_data_is_served_after_the_client_response_timer, .timeout = 3
 	/* the upstreams are down now: the next one is stale at once */
 	cr_assert_gt(ask("sw.example.", DNS_TYPE_A, DNS_CLASS_IN, 3, 3, imm, sizeof(imm)), 0);
 	cr_assert_eq(imm[7], 1, "the stale answer, at once");
+}
+
+/* --- counters, with PowerDNS Recursor's meanings (docs/metrics.md) --------- */
+
+static uint64_t
+buckets(void)
+{
+	return stats.answers0_1 + stats.answers1_10 + stats.answers10_100 +
+	    stats.answers100_1000 + stats.answers_slow;
+}
+
+Test(resolve, a_packet_cache_hit_is_counted_apart_from_the_latency_buckets)
+{
+	uint8_t imm[512];
+	uint64_t qa;
+
+	setup_with(1, 500, 3000, 0);
+	cr_assert_eq(ask("www.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm)),
+	    RESOLVER_PENDING);
+	wait_queries(0, 1, 500);
+	fake_answer(0, 0, 1, 300, 0);
+	run(50);
+	cr_assert_eq(ngot, 1);
+	cr_assert_eq(stats.questions, 1);
+	cr_assert_eq(stats.packetcache_misses, 1);
+	cr_assert_eq(stats.noerror, 1);
+	cr_assert_eq(buckets(), 1);
+	cr_assert_eq(stats.answer_count, 1);
+	cr_assert_gt(stats.answer_usec_sum, 0);
+	cr_assert_gt(stats.qa_latency_n, 0);
+	qa = stats.qa_latency_n;
+
+	cr_assert_gt(ask("www.example.", DNS_TYPE_A, DNS_CLASS_IN, 2, 2, imm, sizeof(imm)), 0);
+	cr_assert_eq(stats.questions, 2);
+	cr_assert_eq(stats.packetcache_hits, 1);
+	cr_assert_eq(stats.noerror, 2, "a hit is a NOERROR answer too");
+	cr_assert_eq(buckets(), 1, "pdns 4.8 leaves packet-cache hits out of answers*");
+	cr_assert_eq(stats.answer_count, 1);
+	cr_assert_eq(stats.qa_latency_n, qa - qa / SERVER_LATENCY_N, "... and averages them as 0 us");
+	/* pdns's identity: answers* + packetcache-hits = questions */
+	cr_assert_eq(buckets() + stats.packetcache_hits, stats.questions);
+}
+
+Test(resolve, a_slow_upstream_lands_in_its_bucket)
+{
+	uint8_t imm[512];
+
+	setup_with(1, 1000, 3000, 0);
+	ask("slow.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	wait_queries(0, 1, 500);
+	run(150);
+	fake_answer(0, 0, 1, 300, 0);
+	run(50);
+	cr_assert_eq(ngot, 1);
+	cr_assert_eq(stats.answers100_1000, 1, "0-1 %llu 1-10 %llu 10-100 %llu slow %llu",
+	    (unsigned long long)stats.answers0_1, (unsigned long long)stats.answers1_10,
+	    (unsigned long long)stats.answers10_100, (unsigned long long)stats.answers_slow);
+	cr_assert_eq(buckets(), 1);
+	cr_assert_geq(stats.answer_usec_sum, 150000);
+	cr_assert_lt(stats.answer_usec_sum, 1000000);
+	cr_assert_eq(stats.all_outqueries, 1);
+}
+
+Test(resolve, qa_latency_is_pdns_moving_average)
+{
+	uint8_t imm[512];
+	double avg = 0;
+	uint64_t qa;
+
+	/* every answer 10 s late, capped at --upstream-timeout (1 ms) as pdns
+	 * caps at its network-timeout: each adds exactly 1000 us */
+	setup_with(1, 1, 300, 0);
+	asked_ago_us = 10000000;
+	for (int i = 0; i < SERVER_LATENCY_N; i++) {
+		cr_assert_gt(ask("version.bind.", DNS_TYPE_TXT, DNS_CLASS_CH, 1, 1, imm,
+		    sizeof(imm)), 0);
+		avg = (1.0 - 1.0 / SERVER_LATENCY_N) * avg + 1000.0 / SERVER_LATENCY_N;
+	}
+	qa = stats.qa_latency_n / SERVER_LATENCY_N;
+	cr_assert(qa >= (uint64_t)avg - 1 && qa <= (uint64_t)avg + 1,
+	    "qa-latency %llu, pdns's formula %.1f", (unsigned long long)qa, avg);
+	cr_assert(qa > 620 && qa < 640, "1000 (1 - 1/e) after N answers: %llu",
+	    (unsigned long long)qa);
+	cr_assert_eq(stats.answers_slow, SERVER_LATENCY_N);
+	cr_assert_geq(stats.answer_usec_sum, (uint64_t)SERVER_LATENCY_N * 10000000);
+	cr_assert_eq(stats.questions, SERVER_LATENCY_N);
+}
+
+Test(resolve, servfail_answers_when_every_upstream_fails)
+{
+	uint8_t imm[512];
+
+	setup_with(2, 1000, 3000, 0);
+	ask("x.example.", DNS_TYPE_A, DNS_CLASS_IN, 5, 1, imm, sizeof(imm));
+	for (int k = 0; k < 2; k++) {
+		run(20);
+		for (int i = 0; i < 2; i++)
+			if (fake_read(i))
+				fake_answer(i, DNS_RCODE_REFUSED, 0, 0, 0);
+	}
+	run(20);
+	cr_assert_eq(ngot, 1);
+	cr_assert_eq(stats.servfail, 1);
+	cr_assert_eq(stats.noerror, 0);
+	cr_assert_eq(stats.upstream_refused, 2);
+	cr_assert_eq(stats.all_outqueries, 2);
+	cr_assert_eq(buckets(), 1);
+}
+
+Test(resolve, outgoing_timeouts_and_concurrent_queries)
+{
+	uint8_t imm[512];
+
+	setup_with(1, 100, 300, 0);
+	ask("t.example.", DNS_TYPE_A, DNS_CLASS_IN, 5, 1, imm, sizeof(imm));
+	ask("t.example.", DNS_TYPE_A, DNS_CLASS_IN, 6, 2, imm, sizeof(imm));
+	ask("u.example.", DNS_TYPE_A, DNS_CLASS_IN, 7, 3, imm, sizeof(imm));
+	cr_assert_eq(resolver_waiting(res), 3, "each waiting question, coalesced or not");
+	run(400);
+	cr_assert_eq(ngot, 3);
+	cr_assert_eq(resolver_waiting(res), 0);
+	cr_assert_geq(stats.outgoing_timeouts, 2);
+	cr_assert_eq(stats.servfail, 3);
+	cr_assert_eq(stats.coalesced, 1);
+	cr_assert_eq(stats.answers100_1000, 3, "answered at the 300 ms deadline");
+}
+
+Test(resolve, tcp_questions_and_what_is_no_question)
+{
+	uint8_t q[512], out[512];
+	size_t n = query(q, "version.bind.", DNS_TYPE_TXT, DNS_CLASS_CH, 1, 1, 0, 0);
+	struct client cl = { .udp_fd = -1, .received_us = loop_now_us() };
+
+	setup_with(1, 100, 300, 0);
+	cr_assert_gt(resolver_query(res, q, n, &cl, 1, out, sizeof(out)), 0);
+	cr_assert_eq(stats.questions, 1);
+	cr_assert_eq(stats.tcp_questions, 1);
+	q[2] |= 2 << 3;	/* opcode STATUS: NOTIMP, no question (pdns ignores it) */
+	cr_assert_gt(resolver_query(res, q, n, &cl, 0, out, sizeof(out)), 0);
+	cr_assert_eq(out[3] & 0x0f, DNS_RCODE_NOTIMP);
+	cr_assert_eq(stats.questions, 1);
+	cr_assert_eq(buckets(), 1);
 }

@@ -494,6 +494,13 @@ name_under(const uint8_t *name, size_t len, const uint8_t *sub, size_t sublen)
 size_t
 cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree)
 {
+	return cache_wipe_typed(c, name, namelen, subtree, 0);
+}
+
+size_t
+cache_wipe_typed(struct cache *c, const uint8_t *name, size_t namelen, int subtree,
+    uint16_t qtype)
+{
 	struct cache_entry *e;
 	uint32_t at, next;
 	size_t n = 0;
@@ -504,6 +511,8 @@ cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree)
 	for (at = ENTRY(c, 0)->lru_next; at != 0; at = next) {
 		e = ENTRY(c, at);
 		next = e->lru_next;
+		if (qtype && e->qtype != qtype)
+			continue;
 		if (subtree ? name_under(cache_entry_name(e), e->namelen, name, namelen) :
 		    dns_name_equal(cache_entry_name(e), e->namelen, name, namelen)) {
 			entry_drop(c, e);

@@ -147,6 +147,9 @@ int cache_insert(struct cache *c, const struct cache_key *k, const struct cache_
  * Returns how many went.
  */
 size_t cache_wipe(struct cache *c, const uint8_t *name, size_t namelen, int subtree);
+/* The same for the entries of one question type only (0: any). */
+size_t cache_wipe_typed(struct cache *c, const uint8_t *name, size_t namelen, int subtree,
+    uint16_t qtype);
 
 /* Call fn for each live entry, most recently used first; stop if fn returns non-zero. */
 void cache_foreach(const struct cache *c, uint64_t now,

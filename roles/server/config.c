@@ -326,13 +326,9 @@ print_path(FILE *f, const char *name, const char *path, const char *none)
 int
 server_config_check(const struct server_config *cfg, FILE *f)
 {
-	struct sockaddr_storage found[SERVER_MAX_UPSTREAM];
-	socklen_t flen[SERVER_MAX_UPSTREAM];
-	char buf[SERVER_ADDR_STRLEN];
-	size_t skipped;
 	uid_t uid;
 	gid_t gid;
-	int bad = 0, n;
+	int bad = 0;
 
 	if (priv_lookup_user(cfg->user, &uid, &gid) < 0) {
 		fprintf(stderr, "fdtool server: user %s: no such user\n", cfg->user);
@@ -353,8 +349,27 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "# fdtool server: effective settings (from %s and the command line)\n",
 	    cfg->config_file ? cfg->config_file : "no configuration file");
 	fprintf(f, "[server]\n");
+	server_config_print(cfg, f, 1);
+	return EXIT_OK;
+}
+
+/*
+ * The settings as "name = value" lines, each a valid configuration line;
+ * with comments, what the defaults come to (resolv.conf's nameservers
+ * are read for that).  --check-config prints them, and rec_control's
+ * get-parameter reads them back, so the two never disagree.
+ */
+void
+server_config_print(const struct server_config *cfg, FILE *f, int comments)
+{
+	struct sockaddr_storage found[SERVER_MAX_UPSTREAM];
+	socklen_t flen[SERVER_MAX_UPSTREAM];
+	char buf[SERVER_ADDR_STRLEN];
+	size_t skipped;
+	int n;
+
 	print_endpoints(f, "listen", cfg->listen, cfg->nlisten);
-	if (cfg->nupstream == 0) {
+	if (comments && cfg->nupstream == 0) {
 		/* not fatal: the server waits for a usable one (and says so) */
 		n = resolvconf_upstreams(cfg->resolv_path, found, flen, SERVER_MAX_UPSTREAM,
 		    &skipped);
@@ -384,7 +399,7 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	}
 	for (size_t i = 0; i < cfg->nallow; i++)
 		fprintf(f, "allow-from = %s\n", acl_format(&cfg->allow[i], buf, sizeof(buf)));
-	if (cfg->nallow == 0)
+	if (comments && cfg->nallow == 0)
 		fprintf(f, "# no allow-from: only loopback clients are answered\n");
 	if (cfg->creator_path)
 		fprintf(f, "creator = %s\n", cfg->creator_path);
@@ -402,7 +417,7 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	fprintf(f, "no-sandbox = %s\n", cfg->no_sandbox ? "yes" : "no");
 	fprintf(f, "no-seccomp = %s\n", cfg->no_seccomp ? "yes" : "no");
 	/* the default as a comment: given, a control socket it cannot make is fatal */
-	if (cfg->control_path && !cfg->control_explicit)
+	if (comments && cfg->control_path && !cfg->control_explicit)
 		fprintf(f, "#control = %s\n", cfg->control_path);
 	else
 		print_path(f, "control", cfg->control_path, "no-control");
@@ -415,5 +430,37 @@ server_config_check(const struct server_config *cfg, FILE *f)
 	if (cfg->metrics)
 		print_endpoints(f, "metrics-listen", &cfg->metrics_listen, 1);
 	fprintf(f, "log-level = %s\n", log_level_name(cfg->log_level));
-	return EXIT_OK;
+}
+
+/*
+ * One setting's value as --check-config shows it, a repeated one's
+ * values joined by ", " (as pdns shows a list): the length, or -ENOENT
+ * for a name we do not have.  Truncated to fit out.
+ */
+int
+server_config_value(const struct server_config *cfg, const char *name, char *out, size_t size)
+{
+	char text[16384], *line, *save = NULL;
+	size_t nlen = strlen(name), len = 0;
+	int found = 0;
+	FILE *f = fmemopen(text, sizeof(text) - 1, "w");
+
+	if (!f)
+		return -errno;
+	server_config_print(cfg, f, 0);
+	text[ftell(f)] = '\0';
+	fclose(f);
+	if (size)
+		out[0] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, name, nlen) != 0 || strncmp(line + nlen, " = ", 3) != 0)
+			continue;
+		if (len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", found ? ", " : "",
+			    line + nlen + 3);
+		found = 1;
+	}
+	if (!found)
+		return -ENOENT;
+	return (int)(len < size ? len : size - 1);
 }

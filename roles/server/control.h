@@ -1,11 +1,13 @@
 /*
- * What the control socket's files share: control.c (peers, commands)
- * calls control_jobs.c (dumps and loads), which calls control_child.c
- * (what a job's child runs); both answer through control_conn.c.
+ * What the control files share: control.c (the sockets, peers, native
+ * records) and control_rec.c (rec_control's protocol) dispatch through
+ * control_cmds.c (the command table), whose dumps and loads are jobs
+ * (job.h); everything answers through control_conn.c.
  */
 #ifndef FDTOOL_SERVER_CONTROL_H
 #define FDTOOL_SERVER_CONTROL_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
 
@@ -13,15 +15,57 @@
 
 #define PROGRESS_EVERY_MS	1000
 
-/* control_conn.c: a client's connection */
+/* control_conn.c: a client's connection, either protocol */
 void ctl_close(struct ctl_conn *c);
 void ctl_drop(struct ctl_conn *c, int err);
 void ctl_reply(struct ctl_conn *c, int status, uint64_t value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void ctl_append(struct ctl_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void ctl_progress(struct ctl_conn *c, uint64_t value);
 
 /*
- * control_jobs.c: dumps and loads, the loop's side.  ctl_dump and
+ * control_cmds.c: the one command table both protocols dispatch through.
+ * A handler owns args->fd (closes it or hands it to a job) and answers
+ * with ctl_reply(), now or, for a job, when the job ends.
+ */
+#define CTL_MAX_ARGS	64
+
+struct ctl_args {
+	int argc;
+	char *argv[CTL_MAX_ARGS];	/* the words after the command */
+	uint64_t value;			/* native: the record's value field */
+	int fd;				/* the descriptor passed, or -1 */
+};
+
+#define CTL_CMD_FD	0x1	/* needs a descriptor */
+#define CTL_CMD_REC	0x2	/* served on rec_control's socket too */
+
+struct ctl_cmd {
+	const char *name;		/* as typed, after rec_control or fdtool control */
+	uint16_t native;		/* FDT_CTL_*; 0: rec_control's only */
+	unsigned flags;			/* CTL_CMD_* */
+	const char *usage;		/* rec_control's help: arguments ... */
+	const char *help;		/* ... and what it does */
+	void (*run)(struct server *s, struct ctl_conn *c, struct ctl_args *a);
+};
+
+const struct ctl_cmd *ctl_cmd_native(uint16_t command);
+const struct ctl_cmd *ctl_cmd_named(const char *name, enum ctl_proto proto);
+void ctl_cmd_run(struct server *s, struct ctl_conn *c, const struct ctl_cmd *cmd,
+    struct ctl_args *a);
+
+/* control_rec.c: rec_control's protocol on one connection */
+int rec_io_new(struct ctl_conn *c, int epfd, uint64_t now, uint64_t idle_ms);
+void rec_refuse(int fd, const char *why);
+void rec_io_free(struct ctl_conn *c);
+void rec_reply(struct ctl_conn *c, int status, uint64_t value, const char *text);
+void rec_vappend(struct ctl_conn *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+uint64_t rec_deadline(const struct ctl_conn *c);
+
+/*
+ * job.c, job_write.c, job_load.c (job.h): dumps and loads.  ctl_dump and
  * ctl_load take the client's descriptor (closed, whatever happens).  A
  * job ends when its child does, when its client leaves (checked in
  * control_jobs_tick, before a slot can be reused) and when it has moved
@@ -33,19 +77,5 @@ void ctl_load(struct server *s, struct ctl_conn *c, int fd);
 void control_jobs_tick(struct server *s);
 uint64_t control_jobs_deadline(const struct server *s);
 void control_jobs_close(struct server *s);
-
-/*
- * control_child.c: a forked child's whole life; neither returns.  Both
- * report to the loop on feed.  A dump writes to out and sends 'P'
- * entries(8) when bytes moved, then 'D' status(4) entries(8), entries
- * counting those written whole to out.  A loader reads in and sends
- * 'E' ttl(4) negative(1) template..., then 'D' entries(8) expired(8)
- * malformed(8).
- */
-#define JOB_DUMP_PROGRESS_LEN	9
-#define JOB_DUMP_DONE_LEN	13
-#define JOB_LOAD_DONE_LEN	25
-noreturn void control_dump_child(const struct server *s, int out, int feed);
-noreturn void control_loader_child(int in, int feed);
 
 #endif

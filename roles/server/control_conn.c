@@ -1,7 +1,10 @@
 /*
- * Answering a control client.  A reply goes out whole at once or the
- * client is dropped: one that does not take it is not reading, and no
- * client may make the loop wait.
+ * Answering a control client, in its own protocol: a native client gets
+ * a CTL_REP record per reply (progress included), rec_control one framed
+ * text per command (control_rec.c), built from ctl_append()ed lines and
+ * the final ctl_reply().  A reply goes out whole at once or the client is
+ * dropped: one that does not take it is not reading, and no client may
+ * make the loop wait.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +15,7 @@
 
 /*
  * The connection goes; the slot stays taken while a job hangs on it
- * (c->job): control_jobs.c ends that job first, within this loop turn,
+ * (c->job): job.c ends that job first, within this loop turn,
  * and only then may the slot serve someone else.
  */
 void
@@ -21,15 +24,19 @@ ctl_close(struct ctl_conn *c)
 	if (c->w.fd >= 0)
 		close(c->w.fd);
 	c->w.fd = -1;
+	rec_io_free(c);
 }
 
 /* Closed with a reason about the connection (an ERROR record, id 0), if it still reads. */
 void
 ctl_drop(struct ctl_conn *c, int err)
 {
-	if (c->w.fd >= 0)
+	if (c->proto == CTL_NATIVE && c->w.fd >= 0)
 		fdt_msg_refuse(c->w.fd, err);
+	else if (c->w.fd >= 0)
+		close(c->w.fd);
 	c->w.fd = -1;
+	rec_io_free(c);
 }
 
 static void
@@ -49,7 +56,7 @@ ctl_send(struct ctl_conn *c, int status, uint16_t flags, uint64_t value, const c
 		ctl_close(c);
 }
 
-/* A reply the client cannot take now means it is not reading: drop it. */
+/* The answer to the command being worked on: status 0 or an errno. */
 void
 ctl_reply(struct ctl_conn *c, int status, uint64_t value, const char *fmt, ...)
 {
@@ -59,12 +66,32 @@ ctl_reply(struct ctl_conn *c, int status, uint64_t value, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	ctl_send(c, status, 0, value, text);
+	if (c->proto == CTL_REC)
+		rec_reply(c, status, value, text);
+	else
+		ctl_send(c, status, 0, value, text);
 }
 
-/* An interim reply: still working, value done so far (pushes the client's timeout out). */
+/* A line of a longer answer (rec_control's get-all, help ...); native clients ask line by line. */
+void
+ctl_append(struct ctl_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->proto != CTL_REC)
+		return;
+	va_start(ap, fmt);
+	rec_vappend(c, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * An interim reply: still working, value done so far (pushes the client's
+ * timeout out).  rec_control waits for one answer only.
+ */
 void
 ctl_progress(struct ctl_conn *c, uint64_t value)
 {
-	ctl_send(c, 0, FDT_CTL_F_PROGRESS, value, "");
+	if (c->proto == CTL_NATIVE)
+		ctl_send(c, 0, FDT_CTL_F_PROGRESS, value, "");
 }

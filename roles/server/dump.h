@@ -107,6 +107,9 @@ struct dump_load {
 	uint8_t plain[DNS_MSG_MAX];
 };
 
+/* A record type's mnemonic or TYPEnnn, any case: 0 or -EINVAL. */
+int dump_type_from_text(const char *text, uint16_t *type);
+
 int dump_load_answer(const uint8_t *in, size_t len, int negative, uint32_t max_ttl,
     struct dump_load *l);
 

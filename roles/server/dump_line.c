@@ -3,6 +3,7 @@
  * class and rcode mnemonics, names, and rdata in its usual form or as
  * RFC 3597 hex, written in wire form through a bounded writer.
  */
+#include "roles/server/dump.h"
 #include "roles/server/dump_impl.h"
 
 #include <arpa/inet.h>
@@ -138,6 +139,17 @@ dump_next_type(struct dump_line *l, uint16_t *type)
 			return 0;
 		}
 	return parse_prefixed(tok, n, "TYPE", UINT16_MAX, type);
+}
+
+/* A type as the operator writes it (A, aaaa, TYPE65): one word, nothing after. */
+int
+dump_type_from_text(const char *text, uint16_t *type)
+{
+	struct dump_line l = { .s = text, .len = strlen(text) };
+
+	if (dump_next_type(&l, type) < 0 || !dump_at_end(&l))
+		return -EINVAL;
+	return 0;
 }
 
 int

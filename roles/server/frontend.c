@@ -80,22 +80,14 @@ allowed(const struct frontend *s, const struct sockaddr *sa)
 	return acl_is_loopback(sa) || acl_match(s->cfg->allow, s->cfg->nallow, sa);
 }
 
+/* What every reply sent is counted by; answers to questions the resolver counts. */
 static void
 count_reply(struct server_counters *st, const uint8_t *msg, size_t len)
 {
 	if (len < DNS_HDR_SIZE)
 		return;
-	switch (msg[3] & 0x0f) {
-	case DNS_RCODE_SERVFAIL:
-		st->servfail++;
-		break;
-	case DNS_RCODE_NXDOMAIN:
-		st->nxdomain++;
-		break;
-	case DNS_RCODE_FORMERR:
+	if ((msg[3] & 0x0f) == DNS_RCODE_FORMERR)
 		st->formerr++;
-		break;
-	}
 	if (msg[2] & (DNS_F_TC >> 8))
 		st->truncated++;
 }
@@ -116,6 +108,7 @@ void
 frontend_dispatch_udp(struct frontend *s, struct watched *w)
 {
 	struct udp_batch *b = s->batch;
+	uint64_t now;
 	int n, nout = 0;
 
 	for (int i = 0; i < SERVER_UDP_BATCH; i++) {
@@ -128,11 +121,12 @@ frontend_dispatch_udp(struct frontend *s, struct watched *w)
 	n = recvmmsg(w->fd, b->in, SERVER_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
+	now = loop_now_us();	/* once for the batch: they came in together */
 	for (int i = 0; i < n; i++) {
-		struct client cl = { .udp_fd = w->fd, .addrlen = b->in[i].msg_hdr.msg_namelen };
+		struct client cl = { .udp_fd = w->fd, .addrlen = b->in[i].msg_hdr.msg_namelen,
+		    .received_us = now };
 		ssize_t len;
 
-		s->stats->queries_udp++;
 		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			s->stats->dropped++;
 			continue;
@@ -451,6 +445,7 @@ static int
 conn_process(struct frontend *s, struct tcp_conn *c)
 {
 	size_t off = 0, answered = 0;
+	uint64_t now = 0;
 
 	while (c->inlen - off >= 2 && c->inflight < SERVER_TCP_INFLIGHT) {
 		size_t qlen = (size_t)c->in[off] << 8 | c->in[off + 1];
@@ -463,7 +458,9 @@ conn_process(struct frontend *s, struct tcp_conn *c)
 		}
 		if (c->inlen - off < 2 + qlen)
 			break;
-		s->stats->queries_tcp++;
+		if (!now)
+			now = loop_now_us();	/* once per read's worth, only with a query */
+		cl.received_us = now;
 		answered++;
 		n = answer(s, c->in + off + 2, qlen, &cl, 1, c->refused, s->reply,
 		    sizeof(s->reply));
@@ -549,6 +546,12 @@ frontend_tick(struct frontend *s)
 	tcp_resume(s);
 	tcp_expire(s);
 	listen_resume(s);
+}
+
+size_t
+frontend_tcp_clients(const struct frontend *s)
+{
+	return s->nconns;
 }
 
 uint64_t

@@ -38,4 +38,7 @@ void frontend_dispatch_tcp_client(struct frontend *f, struct watched *w, uint32_
 void frontend_tick(struct frontend *f);
 uint64_t frontend_next_deadline(const struct frontend *f);
 
+/* TCP clients connected now (tcp-clients). */
+size_t frontend_tcp_clients(const struct frontend *f);
+
 #endif

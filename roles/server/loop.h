@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/endpoint.h"
 #include "roles/server/acl.h"
@@ -45,42 +46,102 @@ struct loop_clock {
 
 int loop_watch(int epfd, struct watched *w, uint32_t events, void *ptr);
 
-/* Counters: every one is reported by `fdtool control get`. */
+/*
+ * Counters: every one is reported by `fdtool control get` (counters.c adds
+ * the levels computed when asked).  Where PowerDNS Recursor 4.8 has a
+ * counter that means the same, it has pdns's name and meaning
+ * (docs/metrics.md); the rest keep fdtool's own names.  A "question" is a
+ * query from an allowed client that parsed: it ends as exactly one of a
+ * packet-cache hit or one answers* bucket, as in pdns.
+ */
 #define SERVER_COUNTERS(X)						\
-	X(queries_udp, "queries-udp")					\
-	X(queries_tcp, "queries-tcp")					\
-	X(cache_hits, "cache-hits")					\
-	X(cache_misses, "cache-misses")					\
-	X(upstream_queries, "upstream-queries")				\
-	X(upstream_tcp_queries, "upstream-tcp-queries")			\
-	X(upstream_timeouts, "upstream-timeouts")			\
-	X(upstream_mismatched, "upstream-mismatched")			\
-	X(upstream_bad, "upstream-malformed")				\
-	X(upstream_refused, "upstream-refused")				\
-	X(coalesced, "coalesced-queries")				\
-	X(servfail, "servfail-answers")					\
-	X(formerr, "formerr-answers")					\
-	X(nxdomain, "nxdomain-answers")					\
-	X(truncated, "truncated-answers")				\
-	X(hosts_answers, "hosts-answers")				\
-	X(local_answers, "local-answers")				\
-	X(stale_answers, "stale-answers")				\
-	X(refused_clients, "refused-clients")				\
-	X(dropped, "dropped-queries")					\
-	X(pending_full, "pending-full")					\
-	X(tcp_connections, "tcp-connections")				\
-	X(tcp_refused, "tcp-refused")					\
-	X(tcp_timeouts, "tcp-timeouts")
+	X(questions, "questions",					\
+	    "Client queries that parsed, UDP and TCP (not refused clients)") \
+	X(tcp_questions, "tcp-questions",				\
+	    "Client queries that parsed, over TCP")			\
+	X(packetcache_hits, "packetcache-hits",				\
+	    "Questions answered from the answer (packet) cache")	\
+	X(packetcache_misses, "packetcache-misses",			\
+	    "Answer (packet) cache lookups that found nothing")		\
+	X(noerror, "noerror-answers", "Questions answered NOERROR")	\
+	X(nxdomain, "nxdomain-answers", "Questions answered NXDOMAIN")	\
+	X(servfail, "servfail-answers", "Questions answered SERVFAIL")	\
+	X(answers0_1, "answers0-1",					\
+	    "Questions not from the packet cache answered within 1 ms") \
+	X(answers1_10, "answers1-10",					\
+	    "Questions not from the packet cache answered in 1-10 ms")	\
+	X(answers10_100, "answers10-100",				\
+	    "Questions not from the packet cache answered in 10-100 ms") \
+	X(answers100_1000, "answers100-1000",				\
+	    "Questions not from the packet cache answered in 100-1000 ms") \
+	X(answers_slow, "answers-slow",					\
+	    "Questions not from the packet cache answered after 1 s")	\
+	X(answer_usec_sum, "answer-latency-usec-sum",			\
+	    "Sum of the answers* questions' latencies, microseconds")	\
+	X(answer_count, "answer-latency-count",				\
+	    "Questions counted in the answers* buckets")		\
+	X(all_outqueries, "all-outqueries",				\
+	    "Queries sent to upstreams, UDP and TCP")			\
+	X(tcp_outqueries, "tcp-outqueries",				\
+	    "Queries sent to upstreams over TCP (after TC)")		\
+	X(outgoing_timeouts, "outgoing-timeouts",			\
+	    "Upstream queries unanswered within --upstream-timeout")	\
+	X(server_parse_errors, "server-parse-errors",			\
+	    "Upstream replies that could not be parsed")		\
+	X(upstream_mismatched, "upstream-mismatched",			\
+	    "Upstream replies with the wrong id or question")		\
+	X(upstream_refused, "upstream-refused",				\
+	    "Upstream replies REFUSED, SERVFAIL, NOTIMP or FORMERR")	\
+	X(coalesced, "coalesced-queries",				\
+	    "Questions that joined a fetch already in flight")		\
+	X(formerr, "formerr-answers", "Replies FORMERR to malformed queries") \
+	X(truncated, "truncated-answers", "Replies sent with TC set")	\
+	X(hosts_answers, "hosts-answers", "Questions answered from the hosts file") \
+	X(local_answers, "local-answers",				\
+	    "Questions answered here: CH class, RFC 6303 zones")	\
+	X(stale_answers, "stale-answers", "Questions answered with expired data (RFC 8767)") \
+	X(refused_clients, "refused-clients",				\
+	    "Queries from clients not allowed, answered REFUSED")	\
+	X(dropped, "dropped-queries",					\
+	    "Queries dropped: unparseable, too long, or the reply not sent") \
+	X(pending_full, "pending-full",					\
+	    "Questions answered SERVFAIL or stale because --max-pending was reached") \
+	X(tcp_connections, "tcp-connections", "TCP clients accepted")	\
+	X(tcp_refused, "tcp-refused",					\
+	    "TCP clients turned away: --max-tcp reached or out of descriptors") \
+	X(tcp_timeouts, "tcp-timeouts", "TCP clients closed for being idle")
 
 struct server_counters {
-#define X(field, name) uint64_t field;
+#define X(field, name, help) uint64_t field;
 	SERVER_COUNTERS(X)
 #undef X
+	/* not reported as they are: */
+	uint64_t qa_latency_n;		/* qa-latency x SERVER_LATENCY_N */
+	uint64_t started_ms;		/* loop clock at start: uptime */
+	int statm_fd;			/* /proc/self/statm, opened before the sandbox ... */
+	int started;			/* ... if server_counters_start() ran */
 };
+
+/* pdns's latency-statistic-size default: qa-latency's averaging window. */
+#define SERVER_LATENCY_N	10000
+
+/*
+ * The answer-latency clock (CLOCK_MONOTONIC, microseconds): read once per
+ * batch of queries and once per finished fetch, not per query.
+ */
+static inline uint64_t
+loop_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 /*
  * Who asked: the frontend's business.  The resolver keeps it by value
- * while the answer is upstream and hands it back, never looking inside.
+ * while the answer is upstream and hands it back, looking only at when
+ * it came in.
  */
 struct tcp_conn;
 struct client {
@@ -89,6 +150,8 @@ struct client {
 	socklen_t addrlen;
 	struct tcp_conn *conn;		/* else: a TCP client ... */
 	uint32_t conn_gen;		/* ... if it is still the same connection */
+	uint64_t received_us;		/* loop_now_us() when read: the one field the
+					 * resolver reads, for the answer latency */
 };
 
 struct server_config {

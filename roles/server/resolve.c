@@ -29,6 +29,7 @@ struct resolver {
 	void *ctx;
 	struct upstreams *up;
 	struct waiter *waiters, *free;
+	size_t waiting;			/* waiters in use: concurrent-queries */
 	struct dns_template_info pinfo;	/* the plain twin's */
 	uint8_t plain[DNS_MSG_MAX];
 	uint8_t reply[DNS_MSG_MAX];
@@ -139,6 +140,72 @@ render_entry(struct resolver *r, const struct cache_entry *e, const struct dns_q
 	return dns_render(out, cap, &t, q, &o);
 }
 
+/* --- counting answers, as PowerDNS Recursor does ------------------------- */
+
+static void
+count_rcode(struct server_counters *st, const uint8_t *msg, size_t len)
+{
+	if (len < DNS_HDR_SIZE)
+		return;
+	switch (msg[3] & 0x0f) {
+	case DNS_RCODE_NOERROR:
+		st->noerror++;
+		break;
+	case DNS_RCODE_NXDOMAIN:
+		st->nxdomain++;
+		break;
+	case DNS_RCODE_SERVFAIL:
+		st->servfail++;
+		break;
+	}
+}
+
+/*
+ * qa-latency: avg = (1 - 1/N) avg + usec/N, kept as N x avg in integers
+ * (the floor of avg/N costs under 1/N us a step).
+ */
+static void
+qa_latency_add(struct server_counters *st, uint64_t usec)
+{
+	st->qa_latency_n = st->qa_latency_n - st->qa_latency_n / SERVER_LATENCY_N + usec;
+}
+
+/* pdns: a packet-cache hit is in qa-latency as 0 us, in no answers* bucket. */
+static void
+count_hit(struct resolver *r, const uint8_t *msg, size_t len)
+{
+	r->stats->packetcache_hits++;
+	count_rcode(r->stats, msg, len);
+	qa_latency_add(r->stats, 0);
+}
+
+/* Any other question's answer, now_us after its client's query came in. */
+static void
+count_answer(struct resolver *r, const struct client *cl, uint64_t now_us,
+    const uint8_t *msg, size_t len)
+{
+	struct server_counters *st = r->stats;
+	uint64_t us = now_us > cl->received_us ? now_us - cl->received_us : 0;
+	/* pdns caps the average's input at its network-timeout, our --upstream-timeout */
+	uint64_t cap = (uint64_t)r->cfg->upstream_timeout_ms * 1000;
+
+	count_rcode(st, msg, len);
+	/* pdns's buckets include their upper bound */
+	if (us <= 1000)
+		st->answers0_1++;
+	else if (us <= 10000)
+		st->answers1_10++;
+	else if (us <= 100000)
+		st->answers10_100++;
+	else if (us <= 1000000)
+		st->answers100_1000++;
+	else
+		st->answers_slow++;
+	st->answer_usec_sum += us;
+	st->answer_count++;
+	qa_latency_add(st, us < cap ? us : cap);
+}
+
 /* RFC 8767: an expired answer, TTL 30, EDE 3, counted. */
 static size_t
 render_stale(struct resolver *r, const struct cache_entry *e, const struct dns_query *q,
@@ -151,11 +218,14 @@ render_stale(struct resolver *r, const struct cache_entry *e, const struct dns_q
 /* --- a fetch ends ---------------------------------------------------------- */
 
 static void
-waiter_done(struct resolver *r, struct waiter *w, const uint8_t *msg, size_t len)
+waiter_done(struct resolver *r, struct waiter *w, uint64_t now_us, const uint8_t *msg,
+    size_t len)
 {
+	count_answer(r, &w->cl, now_us, msg, len);
 	r->deliver(r->ctx, &w->cl, msg, len);
 	w->free_next = r->free;
 	r->free = w;
+	r->waiting--;
 }
 
 /* An expired answer we may still give (RFC 8767), never an expired failure. */
@@ -184,17 +254,19 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 	struct dns_template_info info;
 	struct cache_answer a = { .rcode = DNS_RCODE_SERVFAIL, .ede = res->why };
 	uint8_t msg[DNS_HDR_SIZE + DNS_NAME_MAX + 4], tmpl[sizeof(msg)];
+	uint64_t now;
 	size_t n;
 	int tlen;
 
 	if (!list)
 		return;
+	now = loop_now_us();
 	key_of(&k, res->q, res->cd);
 	if ((e = stale_entry(r, &k))) {
 		for (struct waiter *w = list, *next; w; w = next) {
 			next = (struct waiter *)(void *)w->link.next;
 			n = render_stale(r, e, &w->q, w->tcp, r->reply, sizeof(r->reply));
-			waiter_done(r, w, r->reply, n);
+			waiter_done(r, w, now, r->reply, n);
 		}
 		return;
 	}
@@ -212,7 +284,7 @@ fetch_failed(struct resolver *r, struct waiter *list, const struct fetch_result 
 		struct dns_render_opts o = { .max_size = max_reply(w->tcp, &w->q), .ede = res->why };
 		next = (struct waiter *)(void *)w->link.next;
 		n = a.full.data ? dns_render(r->reply, sizeof(r->reply), &a.full, &w->q, &o) : 0;
-		waiter_done(r, w, r->reply, n);
+		waiter_done(r, w, now, r->reply, n);
 	}
 }
 
@@ -225,6 +297,7 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 	struct cache_answer a = { .rcode = info->rcode, .negative = info->negative };
 	struct cache_key k;
 	uint32_t ttl = 0;
+	uint64_t now;
 	int plen;
 
 	if (!res->tmpl) {
@@ -242,6 +315,7 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 	key_of(&k, res->q, res->cd);
 	cache_insert(r->cache, &k, &a, ttl, r->clock->s);
 
+	now = list ? loop_now_us() : 0;	/* a refresh nobody waits for needs no clock */
 	for (struct waiter *w = list, *next; w; w = next) {
 		struct dns_render_opts o = { .max_size = max_reply(w->tcp, &w->q) };
 		const struct dns_tmpl *t = &a.full;
@@ -253,13 +327,13 @@ resolver_fetch_done(void *ctx, struct fetch_waiter *first, const struct fetch_re
 			if (!a.plain.data) {
 				n = dns_build_error(r->reply, sizeof(r->reply), &w->q,
 				    DNS_RCODE_SERVFAIL, DNS_EDE_NONE);
-				waiter_done(r, w, r->reply, n);
+				waiter_done(r, w, now, r->reply, n);
 				continue;
 			}
 			t = &a.plain;
 		}
 		n = dns_render(r->reply, sizeof(r->reply), t, &w->q, &o);
-		waiter_done(r, w, r->reply, n);
+		waiter_done(r, w, now, r->reply, n);
 	}
 }
 
@@ -306,8 +380,10 @@ ask_upstream(struct resolver *r, const struct dns_query *q, size_t set,
 	w->q = *q;
 	w->tcp = tcp;
 	if ((err = upstreams_fetch(r->up, set, &q->q, query_cd(q), &w->link,
-	    e ? SERVER_STALE_WAIT_MS : 0, r->clock->ms)) == 0)
+	    e ? SERVER_STALE_WAIT_MS : 0, r->clock->ms)) == 0) {
+		r->waiting++;
 		return RESOLVER_PENDING;
+	}
 	w->free_next = r->free;
 	r->free = w;
 	if (err == -EAGAIN)
@@ -321,15 +397,49 @@ failed:
 	    err == -ENETUNREACH ? DNS_EDE_NETWORK : DNS_EDE_NONE);
 }
 
+/* A question's answer: now (*hit if from the cache), or RESOLVER_PENDING. */
+static ssize_t
+answer_question(struct resolver *r, const struct dns_query *q, const struct client *cl,
+    int tcp, uint8_t *out, size_t cap, int *hit)
+{
+	const struct cache_entry *e;
+	struct cache_key k;
+	size_t n, set, zone_off;
+	int zoned;
+
+	/* version.bind, id.server and the like would tell about the upstream */
+	if (q->q.qclass == DNS_CLASS_CH) {
+		r->stats->local_answers++;
+		return (ssize_t)dns_build_error(out, cap, q, DNS_RCODE_REFUSED,
+		    DNS_EDE_NOT_SUPPORTED);
+	}
+	if ((n = answer_from_hosts(r, q, max_reply(tcp, q), out, cap)) > 0) {
+		r->stats->hosts_answers++;
+		return (ssize_t)n;
+	}
+	set = upstream_set_for(r, &q->q, &zoned);
+	if (!zoned && q->q.qclass == DNS_CLASS_IN &&
+	    private_reverse_zone(q->q.name, q->q.namelen, &zone_off)) {
+		r->stats->local_answers++;
+		return (ssize_t)dns_build_local_nxdomain(out, cap, q, q->q.name + zone_off,
+		    q->q.namelen - zone_off);
+	}
+	key_of(&k, &q->q, query_cd(q));
+	if ((e = cache_lookup(r->cache, &k, r->clock->s))) {
+		*hit = 1;
+		return (ssize_t)render_entry(r, e, q, tcp, 0, out, cap);
+	}
+	r->stats->packetcache_misses++;
+	return ask_upstream(r, q, set, cl, tcp, out, cap);
+}
+
 ssize_t
 resolver_query(struct resolver *r, const uint8_t *pkt, size_t len,
     const struct client *cl, int tcp, uint8_t *out, size_t cap)
 {
-	const struct cache_entry *e;
 	struct dns_query q;
-	struct cache_key k;
-	size_t n, set, zone_off;
-	int zoned;
+	ssize_t n;
+	int hit = 0;
 
 	switch (dns_parse_query(pkt, len, &q)) {
 	case 0:
@@ -344,30 +454,18 @@ resolver_query(struct resolver *r, const uint8_t *pkt, size_t len,
 	default:
 		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE);
 	}
-	/* version.bind, id.server and the like would tell about the upstream */
-	if (q.q.qclass == DNS_CLASS_CH) {
-		r->stats->local_answers++;
-		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_REFUSED,
-		    DNS_EDE_NOT_SUPPORTED);
-	}
-	if ((n = answer_from_hosts(r, &q, max_reply(tcp, &q), out, cap)) > 0) {
-		r->stats->hosts_answers++;
-		return (ssize_t)n;
-	}
-	set = upstream_set_for(r, &q.q, &zoned);
-	if (!zoned && q.q.qclass == DNS_CLASS_IN &&
-	    private_reverse_zone(q.q.name, q.q.namelen, &zone_off)) {
-		r->stats->local_answers++;
-		return (ssize_t)dns_build_local_nxdomain(out, cap, &q, q.q.name + zone_off,
-		    q.q.namelen - zone_off);
-	}
-	key_of(&k, &q.q, query_cd(&q));
-	if ((e = cache_lookup(r->cache, &k, r->clock->s))) {
-		r->stats->cache_hits++;
-		return (ssize_t)render_entry(r, e, &q, tcp, 0, out, cap);
-	}
-	r->stats->cache_misses++;
-	return ask_upstream(r, &q, set, cl, tcp, out, cap);
+	/* only what parsed is a question, as in pdns (its parse errors are apart) */
+	r->stats->questions++;
+	if (tcp)
+		r->stats->tcp_questions++;
+	n = answer_question(r, &q, cl, tcp, out, cap, &hit);
+	if (n == RESOLVER_PENDING)
+		return n;
+	if (hit)
+		count_hit(r, out, (size_t)n);
+	else
+		count_answer(r, cl, loop_now_us(), out, (size_t)n);
+	return n;
 }
 
 size_t
@@ -453,4 +551,10 @@ struct upstreams *
 resolver_upstreams(struct resolver *r)
 {
 	return r->up;
+}
+
+size_t
+resolver_waiting(const struct resolver *r)
+{
+	return r->waiting;
 }

@@ -35,6 +35,9 @@ void resolver_set_hosts(struct resolver *r, const struct hosts *h);
 /* The upstream layer it asks (sets, health: for reloads and reports). */
 struct upstreams *resolver_upstreams(struct resolver *r);
 
+/* Questions waiting for an upstream now (concurrent-queries). */
+size_t resolver_waiting(const struct resolver *r);
+
 /*
  * Answer the query in pkt from client cl (over TCP if tcp).  Returns the
  * length of an answer written to out, 0 if the query is dropped, or

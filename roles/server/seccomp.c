@@ -32,6 +32,8 @@ const char *const server_syscalls[] = {
 	"clone", "set_robust_list", "pidfd_open", "waitid", "wait4", "kill",
 	"getpid", "dup3", "close_range", "rt_sigaction", "rt_sigprocmask",
 	"seccomp",
+	/* counters read when asked: user-msec, sys-msec, real-memory-usage */
+	"getrusage", "pread64",
 	/* quit: the control socket removed, the creator stopped */
 	"unlink", "unlinkat", "exit_group", "exit",
 	/* 32-bit architectures: glibc's 64-bit time and offset calls */

@@ -51,6 +51,12 @@ const char server_usage[] =
 "                           (default 30; not while its dump or load moves)\n"
 "  --control-job-timeout S  end a dump or load that moved nothing for S\n"
 "                           seconds (default 60)\n"
+"  --rec-control PATH       also speak PowerDNS rec_control's protocol at PATH\n"
+"                           (rec_control --socket-dir DIR finds\n"
+"                           DIR/pdns_recursor.controlsocket)\n"
+"  --metrics-listen ADDR[:PORT]\n"
+"                           serve GET /metrics (Prometheus) over HTTP there\n"
+"                           (port 9153 if none; off by default)\n"
 "  --log-level LEVEL        error, warning, info (default) or debug\n"
 "  --config FILE            read the [server] section of FILE (default\n"
 "                           " FDTOOL_CONFIG_FILE " if it exists);\n"
@@ -83,6 +89,7 @@ const char server_usage[] =
 #include "common/notify.h"
 #include "common/priv.h"
 #include "roles/roles.h"
+#include "roles/server/prom.h"
 #include "roles/server/sandbox.h"
 #include "roles/server/seccomp.h"
 #include "roles/server/server.h"
@@ -354,7 +361,8 @@ static void
 server_dispatch_creator(struct server *s, struct watched *w)
 {
 	char buf[FDT_MSG_SIZE];
-	siginfo_t si = { 0 };
+	siginfo_t si;
+	int r, pid;
 
 	if (w->kind == K_CREATOR) {
 		if (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0 || errno == EAGAIN)
@@ -363,25 +371,27 @@ server_dispatch_creator(struct server *s, struct watched *w)
 		w->fd = -1;
 		return;
 	}
-	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) != 0) {
-		/* ECHILD: reaped by someone else; the pidfd would stay readable */
-		log_warn("our creator (pid %d): waitid", (int)s->creator_child);
-		si.si_code = CLD_EXITED;
-		si.si_status = -1;
-	} else if (si.si_pid == 0) {
+	if ((r = child_reap(&s->creator_child, &si)) == 0)
 		return;
-	}
-	if (si.si_code != CLD_EXITED && si.si_status == SIGSYS)
+	pid = (int)s->creator_child.pid;
+	if (r < 0)
+		log_warnx("our creator (pid %d): waitid: %s; serving on with the sockets "
+		    "we hold", pid, strerror(-r));
+	else if (si.si_code != CLD_EXITED && si.si_status == SIGSYS)
 		log_warnx("our creator (pid %d) was killed by SIGSYS: it made a system "
 		    "call its seccomp filter does not allow; serving on with the sockets "
-		    "we hold", (int)s->creator_child);
+		    "we hold", pid);
 	else
 		log_warnx("our creator (pid %d) ended (%s %d); serving on with the sockets "
-		    "we hold", (int)s->creator_child, si.si_code == CLD_EXITED ? "status" :
-		    "signal", si.si_status);
-	close(w->fd);
-	w->fd = -1;
-	s->creator_child = 0;
+		    "we hold", pid, si.si_code == CLD_EXITED ? "status" : "signal",
+		    si.si_status);
+}
+
+/* GET /metrics: the counters as Prometheus text (metrics_http knows no server). */
+static size_t
+metrics_render(void *arg, char *buf, size_t cap)
+{
+	return prom_render(arg, buf, cap);
 }
 
 static int
@@ -395,6 +405,8 @@ next_timeout(const struct server *s)
 	if ((t = server_resolvconf_deadline(s)) < next)
 		next = t;
 	if ((t = server_control_deadline(s)) < next)
+		next = t;
+	if (s->metrics && (t = metrics_http_next_deadline(s->metrics)) < next)
 		next = t;
 	if (next == UINT64_MAX)
 		return -1;
@@ -437,17 +449,26 @@ server_loop(struct server *s)
 				server_dispatch_creator(s, w);
 				break;
 			case K_CONTROL_LISTEN:
-				server_dispatch_control_listen(s);
+			case K_REC_CONTROL_LISTEN:
+				server_dispatch_control_listen(s, (struct ctl_listener *)w);
 				break;
 			case K_CONTROL:
 				server_dispatch_control(s, (struct ctl_conn *)w);
 				break;
+			case K_REC_CONTROL:
+				server_dispatch_rec_control(s, (struct ctl_conn *)w, evs[i].events);
+				break;
+			case K_METRICS_LISTEN:
+				metrics_http_dispatch_listen(s->metrics, w);
+				break;
+			case K_METRICS_CLIENT:
+				metrics_http_dispatch_client(s->metrics, w, evs[i].events);
+				break;
 			case K_CHILD:
-				server_dispatch_child(s, (struct child *)w);
+				server_dispatch_child(s, w);
 				break;
 			case K_LOADER:
-				server_dispatch_loader(s, (struct child *)(void *)
-				    ((char *)w - offsetof(struct child, feed)));
+				server_dispatch_job(s, w);
 				break;
 			}
 		}
@@ -455,6 +476,8 @@ server_loop(struct server *s)
 		frontend_tick(s->frontend);
 		server_resolvconf_tick(s);
 		server_control_tick(s);
+		if (s->metrics)
+			metrics_http_tick(s->metrics);
 	}
 }
 
@@ -470,6 +493,9 @@ log_config(const struct server *s)
 	for (size_t i = 0; i < s->ntcp; i++)
 		if (socket_endpoint(s->tcp[i].fd, FDT_PROTO_TCP, &ep) == 0)
 			log_info("listening on %s", endpoint_format(&ep, buf, sizeof(buf)));
+	if (s->metrics_listen.fd >= 0 &&
+	    socket_endpoint(s->metrics_listen.fd, FDT_PROTO_TCP, &ep) == 0)
+		log_info("serving GET /metrics on %s", endpoint_format(&ep, buf, sizeof(buf)));
 	for (size_t i = 0; i < s->cfg.nupstream; i++)
 		log_info("upstream %s", server_addr_format((const struct sockaddr *)
 		    &s->cfg.upstream[i], up, sizeof(up)));
@@ -527,7 +553,8 @@ server_main(int argc, char **argv)
 	int r;
 
 	server_config_defaults(&s.cfg);
-	s.creator.fd = s.creator_pid.fd = s.resolvwatch.fd = -1;
+	s.creator.fd = s.creator_child.w.fd = s.resolvwatch.fd = -1;
+	s.metrics_listen.fd = -1;
 	log_init("fdtool server", LOG_LVL_INFO);
 	if ((r = server_config_parse(&s.cfg, argc, argv)) != 0)
 		return r;
@@ -562,15 +589,22 @@ server_main(int argc, char **argv)
 		if (loop_watch(s.epfd, &s.tcp[i], EPOLLIN, &s.tcp[i]) < 0)
 			fatal("epoll");
 	if (s.creator.fd >= 0 && (loop_watch(s.epfd, &s.creator, EPOLLIN, &s.creator) < 0 ||
-	    loop_watch(s.epfd, &s.creator_pid, EPOLLIN, &s.creator_pid) < 0))
+	    loop_watch(s.epfd, &s.creator_child.w, EPOLLIN, &s.creator_child.w) < 0))
 		fatal("epoll");
 	tick(&s);
+	/* uptime from here; /proc/self/statm opened now: the sandbox shuts /proc later */
+	if ((r = server_counters_start(&s)) < 0)
+		log_warnx("/proc/self/statm: %s: real-memory-usage will read 0", strerror(-r));
 	if (!(s.cache = cache_new(s.cfg.cache_size)) ||
 	    !(s.frontend = frontend_new(&s.cfg, &s.clock, &s.stats, s.epfd)) ||
 	    !(s.resolver = resolver_new(&s.cfg, &s.clock, s.cache, &s.stats, s.epfd,
 	    frontend_deliver, s.frontend)))
 		fatalx("out of memory");
 	frontend_attach(s.frontend, s.resolver);
+	if (s.metrics_listen.fd >= 0 &&
+	    (!(s.metrics = metrics_http_new(s.epfd, &s.clock, metrics_render, &s)) ||
+	    loop_watch(s.epfd, &s.metrics_listen, EPOLLIN, &s.metrics_listen) < 0))
+		fatal("--metrics-listen");
 	load_hosts(&s);
 	server_load_resolvconf(&s);
 	server_watch_resolvconf(&s);
@@ -580,8 +614,10 @@ server_main(int argc, char **argv)
 			fatalx("--control %s: %s", s.cfg.control_path, r == -ENOENT ?
 			    "no such group or directory" : strerror(-r));
 		log_warnx("no control socket at %s: %s", s.cfg.control_path, strerror(-r));
-	} else if (s.control.fd >= 0)
+	} else if (s.control.w.fd >= 0)
 		log_info("control socket %s", s.cfg.control_path);
+	if (s.rec_control.w.fd >= 0)
+		log_info("rec_control socket %s", s.cfg.rec_control_path);
 
 	/* drop */
 	drop_privileges(&s, uid, gid);
@@ -600,8 +636,12 @@ server_main(int argc, char **argv)
 	server_stop_creator(&s);
 	resolver_free(s.resolver);
 	frontend_free(s.frontend);
+	metrics_http_free(s.metrics);
+	if (s.metrics_listen.fd >= 0)
+		close(s.metrics_listen.fd);
 	if (s.resolvwatch.fd >= 0)
 		close(s.resolvwatch.fd);
+	server_counters_stop(&s);
 	cache_free(s.cache);
 	hosts_free(s.hosts);
 	log_info("stopped");

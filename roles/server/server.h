@@ -17,10 +17,13 @@
 #include "roles/server/cache.h"
 #include "roles/server/frontend.h"
 #include "roles/server/hosts.h"
+#include "roles/server/job.h"
 #include "roles/server/loop.h"
+#include "roles/server/metrics_http.h"
 #include "roles/server/resolve.h"
 
 #define SERVER_MAX_CONTROL	16	/* control clients at once */
+#define SERVER_MAX_REC_CONTROL	8	/* rec_control clients at once */
 #define SERVER_MAX_CHILDREN	4	/* dumps and loads at once */
 
 /*
@@ -29,33 +32,35 @@
  * is free when fd is -1 *and* no job is attached: a job is ended before
  * its client's slot can be handed to anyone else.
  */
+enum ctl_proto {
+	CTL_NATIVE,			/* fdtool control: SEQPACKET, struct fdt_msg */
+	CTL_REC,			/* rec_control: a stream, PowerDNS's framing */
+};
+
+struct rec_io;
+
 struct ctl_conn {
-	struct watched w;		/* K_CONTROL; fd -1 when closed */
+	struct watched w;		/* K_CONTROL / K_REC_CONTROL; fd -1 when closed */
+	enum ctl_proto proto;
 	pid_t pid;
 	uid_t uid;
 	uint32_t gen;			/* bumped for each new client in this slot */
-	struct child *job;		/* its running dump or load, or NULL */
+	struct job *job;		/* its running dump or load, or NULL */
 	uint64_t last_active;		/* ms: a request read (the idle timeout) */
 	uint32_t id;			/* of the request being worked on */
 	uint16_t command;
+	struct rec_io *rec;		/* CTL_REC: its request and reply (control_rec.c) */
 };
 
-/*
- * A forked helper, a dump writer or a loader, and the socket it reports
- * on: a loader sends parsed entries, a dump how far it got.
- */
-struct child {
-	struct watched w;		/* K_CHILD: its pidfd; -1 when reaped */
-	struct watched feed;		/* K_LOADER: what the child sends; fd -1 when over */
-	pid_t pid;
-	int killed;			/* by us: its end is no news */
-	uint16_t command;		/* FDT_CTL_DUMP_CACHE or FDT_CTL_LOAD_CACHE */
-	struct ctl_conn *conn;		/* its client ... */
-	uint32_t conn_gen;		/* ... if still the same one */
-	uint64_t done;			/* entries loaded, or written by a dump */
-	uint64_t last_progress;		/* ms: the child last moved (job timeout) */
-	uint64_t last_reported;		/* ms: progress last sent to the client */
-	int moved;			/* progress since then */
+/* A control socket, the native one or rec_control's, and its clients' slots. */
+struct ctl_listener {
+	struct watched w;		/* K_CONTROL_LISTEN / K_REC_CONTROL_LISTEN; fd -1: none */
+	enum ctl_proto proto;
+	const char *path;
+	int spare;			/* given up to refuse a client at EMFILE */
+	uint64_t paused;		/* ms: accepting again then; 0 if not paused */
+	struct ctl_conn *conn;		/* its slots */
+	size_t nconn;
 };
 
 struct server {
@@ -69,19 +74,18 @@ struct server {
 	size_t ntcp;
 	struct watched signal;
 	struct watched creator;		/* our creator child's channel, or fd -1 */
-	struct watched creator_pid;	/* its pidfd */
-	pid_t creator_child;
+	struct child creator_child;	/* K_CREATOR_PID: its pidfd; pid 0 if none */
 	struct watched resolvwatch;	/* K_RESOLVWATCH: resolv.conf changed, or fd -1 */
 	uint64_t resolv_due;		/* ms: re-read then (changes come in bursts) */
 	int resolv_loaded;		/* read once: a failed re-read keeps it */
 
-	struct watched control;		/* K_CONTROL_LISTEN, or fd -1 */
-	uid_t run_uid;			/* who may always use it: us */
+	struct ctl_listener control;	/* fdtool control's socket */
+	struct ctl_listener rec_control;	/* rec_control's (--rec-control) */
+	uid_t run_uid;			/* who may always use them: us */
 	gid_t control_gid;		/* and this group; (gid_t)-1 if none */
 	struct ctl_conn ctl[SERVER_MAX_CONTROL];
-	int control_spare;		/* given up to refuse a client at EMFILE */
-	uint64_t control_paused;	/* ms: accepting again then; 0 if not paused */
-	struct child children[SERVER_MAX_CHILDREN];
+	struct ctl_conn rec[SERVER_MAX_REC_CONTROL];
+	struct job jobs[SERVER_MAX_CHILDREN];
 	int quit_nicely;
 	uint64_t quit_deadline;		/* ms: quit-nicely gives up waiting here */
 
@@ -90,23 +94,41 @@ struct server {
 	struct server_counters stats;
 	struct frontend *frontend;
 	struct resolver *resolver;
+	struct watched metrics_listen;	/* K_METRICS_LISTEN (--metrics-listen), or fd -1 */
+	struct metrics_http *metrics;	/* GET /metrics on it, or NULL */
 
 	int quit;
 };
 
 /* control.c: the control socket, its commands and the counters */
 int server_control_open(struct server *s, uid_t uid, gid_t gid);
-void server_dispatch_control_listen(struct server *s);
+void server_dispatch_control_listen(struct server *s, struct ctl_listener *l);
 void server_dispatch_control(struct server *s, struct ctl_conn *c);
+void server_dispatch_rec_control(struct server *s, struct ctl_conn *c, uint32_t events);
 void server_control_tick(struct server *s);
 uint64_t server_control_deadline(const struct server *s);
 void server_control_close(struct server *s);
-int server_counter_get(const struct server *s, const char *name, uint64_t *v);
-int server_counter_at(const struct server *s, size_t i, const char **name, uint64_t *v);
 
-/* control_jobs.c: dump and load children, the loop's side */
-void server_dispatch_child(struct server *s, struct child *ch);
-void server_dispatch_loader(struct server *s, struct child *ch);
+/*
+ * counters.c: every counter, with what Prometheus needs to export it.  The
+ * strings stay valid until the next call.
+ */
+struct counter {
+	const char *name;	/* get/get-all name: pdns's where the meaning is the same */
+	uint64_t value;
+	int gauge;		/* 1: a level (entries, concurrent-queries...); 0: a count since start */
+	const char *help;	/* one line for # HELP */
+	/* per-upstream ones (name "upstream[ZONE@ADDR].FIELD"); else NULL */
+	const char *upstream;	/* "ADDR" text */
+	const char *zone;	/* forward zone text, NULL for the default set */
+	const char *field;	/* "queries", "srtt-ms", ... */
+};
+/* Before the sandbox: uptime starts, /proc/self/statm is opened. */
+int server_counters_start(struct server *s);
+void server_counters_stop(struct server *s);
+int server_counter_at(const struct server *s, size_t i, struct counter *c);
+int server_counter_get(const struct server *s, const char *name, struct counter *c);
+
 
 /* upstream_conf.c: upstreams from the options or from resolv.conf */
 int server_socket_address(int fd, struct sockaddr_storage *ss);
@@ -127,5 +149,8 @@ void server_stop_creator(struct server *s);
 void server_config_defaults(struct server_config *cfg);
 int server_config_parse(struct server_config *cfg, int argc, char **argv);
 int server_config_check(const struct server_config *cfg, FILE *f);
+void server_config_print(const struct server_config *cfg, FILE *f, int comments);
+int server_config_value(const struct server_config *cfg, const char *name, char *out,
+    size_t size);
 
 #endif

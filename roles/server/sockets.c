@@ -3,7 +3,9 @@
  * socket activation (LISTEN_FDS), a running creator (--creator PATH), a
  * creator we spawn as our child when started as root, or binding them
  * ourselves when unprivileged.  The spawned creator is this same binary
- * re-executed, allowed exactly what --listen names.
+ * re-executed, allowed exactly what --listen and --metrics-listen name.
+ * The metrics listener comes the same way; under socket activation it is
+ * the socket named "metrics" (FileDescriptorName=), or else bound by us.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include "common/log.h"
 #include "common/sockbind.h"
 #include "common/unixsock.h"
+#include "roles/server/child.h"
 #include "roles/server/server.h"
 
 #define CREATOR_TIMEOUT_MS	5000
@@ -51,11 +54,36 @@ add_listener(struct server *s, int fd, int tcp)
 	return 0;
 }
 
+static int
+set_metrics(struct server *s, int fd)
+{
+	int r;
+
+	if ((r = set_nonblock(fd)) < 0) {
+		close(fd);
+		return r;
+	}
+	s->metrics_listen = (struct watched){ .kind = K_METRICS_LISTEN, .fd = fd };
+	return 0;
+}
+
+/* LISTEN_FDNAMES' name for descriptor i is "metrics" (sd_listen_fds_with_names). */
+static int
+named_metrics(const char *names, int i)
+{
+	for (; names && i > 0; i--)
+		if ((names = strchr(names, ':')))
+			names++;
+	return names && strncmp(names, "metrics", 7) == 0 &&
+	    (names[7] == ':' || names[7] == '\0');
+}
+
 /* sd_listen_fds(3), without libsystemd: descriptors 3.. if meant for us. */
 static int
 from_systemd(struct server *s)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
 	int n, r;
 
 	if (!pid || !fds || atol(pid) != (long)getpid())
@@ -63,7 +91,6 @@ from_systemd(struct server *s)
 	n = atoi(fds);
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
 	for (int fd = 3; fd < 3 + n; fd++) {
 		int type;
 		socklen_t len = sizeof(type);
@@ -71,9 +98,19 @@ from_systemd(struct server *s)
 		    (type != SOCK_DGRAM && type != SOCK_STREAM))
 			return -ENOTSOCK;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		if ((r = add_listener(s, fd, type == SOCK_STREAM)) < 0)
+		if (type == SOCK_STREAM && named_metrics(names, fd - 3)) {
+			r = 0;
+			if (s->cfg.metrics && s->metrics_listen.fd < 0)
+				r = set_metrics(s, fd);
+			else
+				close(fd);	/* not asked for: never served as DNS */
+		} else {
+			r = add_listener(s, fd, type == SOCK_STREAM);
+		}
+		if (r < 0)
 			return r;
 	}
+	unsetenv("LISTEN_FDNAMES");
 	log_info("using %d socket(s) from systemd socket activation", n);
 	return n;
 }
@@ -93,36 +130,68 @@ take(struct server *s, const struct fdt_bind *b, int *fds, int n)
 	return r;
 }
 
-/* Ask the creator on sock for every --listen endpoint. */
+/* Ask the creator on sock for one endpoint: the count of fds, or -errno (said). */
+static int
+ask_creator(struct server *s, int sock, const struct endpoint *ep, struct fdt_bind *b,
+    int *fds, const char *option)
+{
+	char what[ENDPOINT_STRLEN];
+	int n;
+
+	endpoint_to_bind(ep, ep->port_lo, b);
+	n = creator_bind(sock, b, fds, CREATOR_TIMEOUT_MS);
+	if (n == -EACCES && s->cfg.creator_path) {
+		/* the operator's creator: say what its policy lacks */
+		endpoint_format(ep, what, sizeof(what));
+		log_warnx("the creator at %s refused %s: its policy does not allow it; "
+		    "start it with --allow %s (allow = %s in its [creator] section), "
+		    "or give this server a %s without it",
+		    s->cfg.creator_path, what, what, what, option);
+	} else if (n < 0) {
+		log_warnx("creator refused %s: %s", endpoint_format(ep, what,
+		    sizeof(what)), strerror(-n));
+	}
+	return n;
+}
+
+/* Ask the creator on sock for every --listen endpoint, and --metrics-listen. */
 static int
 from_creator(struct server *s, int sock)
 {
-	for (size_t i = 0; i < s->cfg.nlisten; i++) {
-		const struct endpoint *ep = &s->cfg.listen[i];
-		char what[ENDPOINT_STRLEN];
-		struct fdt_bind b;
-		int fds[FDT_MAX_FDS], n, r;
+	struct fdt_bind b;
+	int fds[FDT_MAX_FDS], n, r;
 
-		endpoint_to_bind(ep, ep->port_lo, &b);
-		n = creator_bind(sock, &b, fds, CREATOR_TIMEOUT_MS);
-		if (n == -EACCES && s->cfg.creator_path) {
-			/* the operator's creator: say what its policy lacks */
-			endpoint_format(ep, what, sizeof(what));
-			log_warnx("the creator at %s refused %s: its policy does not allow it; "
-			    "start it with --allow %s (allow = %s in its [creator] section), "
-			    "or give this server a --listen without it",
-			    s->cfg.creator_path, what, what, what);
+	for (size_t i = 0; i < s->cfg.nlisten; i++) {
+		if ((n = ask_creator(s, sock, &s->cfg.listen[i], &b, fds, "--listen")) < 0)
 			return n;
-		}
-		if (n < 0) {
-			log_warnx("creator refused %s: %s", endpoint_format(ep, what,
-			    sizeof(what)), strerror(-n));
-			return n;
-		}
 		if ((r = take(s, &b, fds, n)) < 0)
 			return r;
 	}
-	return 0;
+	if (!s->cfg.metrics)
+		return 0;
+	if ((n = ask_creator(s, sock, &s->cfg.metrics_listen, &b, fds,
+	    "--metrics-listen")) < 0)
+		return n;
+	for (int i = 1; i < n; i++)	/* TCP asked: one comes */
+		close(fds[i]);
+	return n < 1 ? -EPROTO : set_metrics(s, fds[0]);
+}
+
+/* The metrics listener bound by ourselves (unprivileged, or systemd has none). */
+static int
+bind_metrics(struct server *s)
+{
+	char what[ENDPOINT_STRLEN];
+	struct fdt_bind b;
+	int fd;
+
+	endpoint_to_bind(&s->cfg.metrics_listen, s->cfg.metrics_listen.port_lo, &b);
+	if ((fd = sockbind(&b)) < 0) {
+		log_warnx("cannot bind --metrics-listen %s: %s", endpoint_format(
+		    &s->cfg.metrics_listen, what, sizeof(what)), strerror(-fd));
+		return fd;
+	}
+	return set_metrics(s, fd);
 }
 
 /* Unprivileged: bind what we may ourselves. */
@@ -151,7 +220,7 @@ bind_directly(struct server *s)
 			}
 		}
 	}
-	return 0;
+	return s->cfg.metrics ? bind_metrics(s) : 0;
 }
 
 /*
@@ -161,9 +230,9 @@ bind_directly(struct server *s)
 static int
 spawn_creator(struct server *s, const char *user)
 {
-	char *argv[9 + 2 * SERVER_MAX_LISTEN];
-	char specs[SERVER_MAX_LISTEN][ENDPOINT_STRLEN];
-	int sv[2], argc = 0, pidfd;
+	char *argv[11 + 2 * SERVER_MAX_LISTEN];
+	char specs[SERVER_MAX_LISTEN + 1][ENDPOINT_STRLEN];
+	int sv[2], argc = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -181,37 +250,28 @@ spawn_creator(struct server *s, const char *user)
 		argv[argc++] = (char *)(uintptr_t)"--allow";
 		argv[argc++] = endpoint_format(&s->cfg.listen[i], specs[i], sizeof(specs[i]));
 	}
+	if (s->cfg.metrics) {	/* tcp:ADDR:PORT: only the TCP socket */
+		argv[argc++] = (char *)(uintptr_t)"--allow";
+		argv[argc++] = endpoint_format(&s->cfg.metrics_listen, specs[SERVER_MAX_LISTEN],
+		    sizeof(specs[SERVER_MAX_LISTEN]));
+	}
 	argv[argc] = NULL;
 
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
+	if ((pid = child_fork(&s->creator_child, K_CREATOR_PID)) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return r;
+		return pid;
 	}
 	if (pid == 0) {
-		/* dup2 onto 3 clears close-on-exec; if it is 3 already, clear it */
-		if (sv[1] == 3)
-			fcntl(3, F_SETFD, 0);
-		else if (dup2(sv[1], 3) != 3)
+		int fd = sv[1];
+		/* only the channel, at 3, and stdio; 3 must survive the exec */
+		if (child_keep(&fd, 1) < 0 || fcntl(3, F_SETFD, 0) != 0)
 			_exit(127);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
 	close(sv[1]);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0) {
-		int r = -errno;
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		close(sv[0]);
-		return r;
-	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	s->creator = (struct watched){ .kind = K_CREATOR, .fd = sv[0] };
-	s->creator_pid = (struct watched){ .kind = K_CREATOR_PID, .fd = pidfd };
-	s->creator_child = pid;
 	log_info("spawned creator, pid %d", (int)pid);
 	return 0;
 }
@@ -221,8 +281,14 @@ server_acquire_sockets(struct server *s, const char *user)
 {
 	int r, sock;
 
-	if ((r = from_systemd(s)) != 0)
+	if ((r = from_systemd(s)) != 0) {
+		if (r > 0 && s->cfg.metrics && s->metrics_listen.fd < 0) {
+			log_info("no socket named \"metrics\" from systemd: binding "
+			    "--metrics-listen ourselves");
+			return bind_metrics(s);
+		}
 		return r < 0 ? r : 0;
+	}
 	if (s->cfg.creator_path) {
 		if ((sock = unixsock_connect(s->cfg.creator_path)) < 0) {
 			log_warnx("cannot connect to creator %s: %s", s->cfg.creator_path,
@@ -248,20 +314,16 @@ server_acquire_sockets(struct server *s, const char *user)
 void
 server_stop_creator(struct server *s)
 {
-	struct pollfd p = { .fd = s->creator_pid.fd, .events = POLLIN };
+	struct child *ch = &s->creator_child;
 
 	if (s->creator.fd >= 0)
 		close(s->creator.fd);
 	s->creator.fd = -1;
-	if (s->creator_child <= 0)
+	if (child_wait(ch, 2000))	/* also when there is none, or it is reaped */
 		return;
-	if (poll(&p, 1, 2000) != 1) {
-		kill(s->creator_child, SIGTERM);
-		if (poll(&p, 1, 2000) != 1)
-			kill(s->creator_child, SIGKILL);
-	}
-	waitpid(s->creator_child, NULL, 0);
-	close(s->creator_pid.fd);
-	s->creator_pid.fd = -1;
-	s->creator_child = 0;
+	child_kill(ch, SIGTERM);
+	if (child_wait(ch, 2000))
+		return;
+	child_kill(ch, SIGKILL);
+	child_wait(ch, -1);
 }

@@ -358,7 +358,7 @@ upstreams_tick(struct upstreams *u, uint64_t now)
 				continue;
 			/* late, not lost: it keeps listening until the deadline */
 			a->state = A_LATE;
-			u->stats->upstream_timeouts++;
+			u->stats->outgoing_timeouts++;
 			if ((sv = attempt_server(u, a))) {
 				upstream_timed_out(sv, now);
 				if (a->probe)

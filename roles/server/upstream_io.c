@@ -93,7 +93,7 @@ attempt_send_udp(struct upstreams *u, struct attempt *a, const struct upstream *
 		return r;
 	if (send(a->w.fd, q, n, MSG_DONTWAIT) != (ssize_t)n)
 		return -errno;
-	u->stats->upstream_queries++;
+	u->stats->all_outqueries++;
 	return 0;
 }
 
@@ -117,7 +117,9 @@ attempt_to_tcp(struct upstreams *u, struct attempt *a, const struct upstream *sv
 	a->tcplen = n + 2;
 	a->tcpdone = 0;
 	a->tcp_writing = 1;
-	u->stats->upstream_tcp_queries++;
+	/* pdns counts the TCP retry in all-outqueries too */
+	u->stats->all_outqueries++;
+	u->stats->tcp_outqueries++;
 	return attempt_socket(u, a, sv, SOCK_STREAM);
 }
 
@@ -235,7 +237,7 @@ attempt_reply(struct upstreams *u, struct attempt *a, uint8_t *msg, size_t len,
 		return;
 	}
 	if ((tlen = dns_make_template(msg, len, u->tmpl, sizeof(u->tmpl), &u->info)) < 0) {
-		u->stats->upstream_bad++;
+		u->stats->server_parse_errors++;
 		attempt_failed(u, a, DNS_EDE_NETWORK, now);
 		return;
 	}

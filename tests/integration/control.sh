@@ -89,16 +89,31 @@ check "get-all exits 0 ($rc)" test $rc -eq 0
 check "get-all: every line is name<TAB>number (or upstream[ADDR].field<TAB>number)" \
     sh -c '[ -s "$1" ] && ! grep -qvP "^([a-z0-9-]+|upstream\[[^]\s]+\]\.[a-z-]+)\t[0-9]+$" "$1"' _ "$WORK/getall.out"
 check "get-all: the upstream's health" grep -qP "^upstream\[127\.0\.0\.1:[0-9]+\]\.srtt-ms\t[0-9]+$" "$WORK/getall.out"
-for c in queries-udp cache-hits cache-entries; do
+# PowerDNS Recursor's names, with its meanings (docs/metrics.md)
+for c in questions tcp-questions packetcache-hits packetcache-misses packetcache-entries \
+    noerror-answers nxdomain-answers servfail-answers all-outqueries tcp-outqueries \
+    outgoing-timeouts answers0-1 answers1-10 answers10-100 answers100-1000 answers-slow \
+    qa-latency uptime user-msec sys-msec real-memory-usage concurrent-queries tcp-clients \
+    answer-latency-usec-sum answer-latency-count; do
 	check "get-all has $c" grep -qP "^$c\t[0-9]+$" "$WORK/getall.out"
 done
-check "get-all: queries-udp counts our 2 queries" \
-    test "$(awk -F'\t' '$1 == "queries-udp" { print $2 }' "$WORK/getall.out")" -ge 2
-check "get-all: a cache hit counted" \
-    test "$(awk -F'\t' '$1 == "cache-hits" { print $2 }' "$WORK/getall.out")" -ge 1
-out=$(ctl get queries-udp cache-hits)
+for c in queries-udp cache-hits cache-entries upstream-queries; do
+	check "get-all has no $c any more" sh -c "! grep -q '^$c\t' \"\$1\"" _ "$WORK/getall.out"
+done
+gv() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$WORK/getall.out"; }
+check "get-all: questions counts our 2 queries" test "$(gv questions)" -ge 2
+check "get-all: a packet-cache hit counted" test "$(gv packetcache-hits)" -ge 1
+check "get-all: both answered NOERROR" test "$(gv noerror-answers)" -ge 2
+check "get-all: pdns's identity, answers* + packetcache-hits = questions" \
+    test $(( $(gv answers0-1) + $(gv answers1-10) + $(gv answers10-100) + $(gv answers100-1000) +
+        $(gv answers-slow) + $(gv packetcache-hits) )) -eq "$(gv questions)"
+check "get-all: the histogram's count is the buckets' sum" \
+    test $(( $(gv answers0-1) + $(gv answers1-10) + $(gv answers10-100) + $(gv answers100-1000) +
+        $(gv answers-slow) )) -eq "$(gv answer-latency-count)"
+check "get-all: nothing in flight now" test "$(gv concurrent-queries)" -eq 0
+out=$(ctl get questions packetcache-hits)
 rc=$?
-check "get queries-udp cache-hits: two numbers, exit 0 (${out//$'\n'/ })" \
+check "get questions packetcache-hits: two numbers, exit 0 (${out//$'\n'/ })" \
     sh -c '[ "$2" -eq 0 ] && [ "$(printf "%s\n" "$1" | grep -cE "^[0-9]+$")" -eq 2 ] &&
         [ "$(printf "%s\n" "$1" | wc -l)" -eq 2 ]' _ "$out" $rc
 ctl get no-such-counter >"$WORK/get.out" 2>"$WORK/get.err"
@@ -216,7 +231,7 @@ print(len(answered))
 PY
 )
 check "3000 generated names answered ($filled)" test "${filled:-0}" -eq 3000
-entries=$(ctl get cache-entries)
+entries=$(ctl get packetcache-entries)
 check "cache holds over 3000 entries ($entries)" test "${entries:-0}" -ge 3000
 ctl dump-cache - >"$WORK/big.out" 2>"$WORK/big.err"
 big=$(stat -c %s "$WORK/big.out")
@@ -308,8 +323,8 @@ n=$(printf '%s\n' "$out" | sed -n 's/^wiped \([0-9]*\) entries$/\1/p')
 check "wipe-cache gen.example.test\$ wipes the subtree: '$out', exit $rc" test $rc -eq 0 -a "${n:-0}" -ge 3000
 check "dump after the subtree wipe: no gen.example.test names" \
     sh -c '! "$@" dump-cache - 2>/dev/null | grep -q "\.gen\.example\.test\." ' _ "$FDTOOL" control --socket "$SOCK"
-entries=$(ctl get cache-entries)
-check "cache-entries dropped below 100 ($entries)" test "${entries:-99999}" -lt 100
+entries=$(ctl get packetcache-entries)
+check "packetcache-entries dropped below 100 ($entries)" test "${entries:-99999}" -lt 100
 ctl wipe-cache 'bad..name' >/dev/null 2>"$WORK/wipe.err"
 rc=$?
 check "wipe-cache of a malformed name: exit 1 ($rc: $(cat "$WORK/wipe.err"))" test $rc -eq 1
@@ -331,12 +346,12 @@ stop_pid "$NSD_PID"
 check "the upstream is gone" sh -c "! dig +time=1 +tries=1 @127.0.0.1 -p $UP www.example.test >/dev/null"
 LOG=$WORK/server2.log
 start_server "$LOG"
-check "new server: empty cache" test "$(ctl get cache-entries)" = 0
+check "new server: empty cache" test "$(ctl get packetcache-entries)" = 0
 out=$(ctl load-cache "$SAVED")
 rc=$?
 n=$(printf '%s\n' "$out" | sed -n 's/^loaded \([0-9]*\) entries.*/\1/p')
 check "load-cache: '$out', exit $rc" test $rc -eq 0 -a "${n:-0}" -gt 0
-check "cache-entries after the load ($(ctl get cache-entries)) >= $n" test "$(ctl get cache-entries)" -ge "${n:-1}"
+check "packetcache-entries after the load ($(ctl get packetcache-entries)) >= $n" test "$(ctl get packetcache-entries)" -ge "${n:-1}"
 ans=$(q other.example.test +noall +answer)
 after=$(printf '%s\n' "$ans" | awk '$4 == "A" { print $2; exit }')
 check "other.example.test answered from the loaded cache, upstream gone" \

@@ -7,7 +7,7 @@
 # NSD serves the three on 127.0.0.1:5301.  A validating Unbound on
 # 127.0.0.1:5302 has stub zones to NSD and the zones' DS as trust anchors.
 # flagupstream.py on 127.0.0.1:5303 answers with the flags it was asked with.
-# Three fdtool servers, each with a control socket (its upstream-queries
+# Three fdtool servers, each with a control socket (its all-outqueries
 # counter says whether an answer came from the cache):
 #   127.0.0.1:5300 -> NSD, 127.0.0.1:5310 -> Unbound, 127.0.0.1:5320 -> flags
 # Cases:
@@ -205,7 +205,7 @@ dv() {	# dv PORT ZONE ARGS...: delv at 127.0.0.1:PORT, ZONE's KSK the only trust
 }
 
 upstream_queries() {	# upstream_queries PORT: that fdtool's counter
-	"$FDTOOL" control --socket "$WORK/fd-$1.sock" get upstream-queries 2>/dev/null
+	"$FDTOOL" control --socket "$WORK/fd-$1.sock" get all-outqueries 2>/dev/null
 }
 
 # ask ID PORT TOOL ARGS...: one query (or one delv run) through the fdtool on

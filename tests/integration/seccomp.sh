@@ -49,7 +49,7 @@ check "hosts file answer" test "$(q @$A localhost +short)" = 127.0.0.1
 kill -HUP "$SERVER"
 wait_until 5 grep -q "SIGHUP" "$LOG"
 check "answers after SIGHUP" test "$(q @$A other.example.test +short)" = 192.0.2.4
-check "control get-all" sh -c "\"$FDTOOL\" control --socket \"$SOCK\" get-all | grep -q '^queries-udp'"
+check "control get-all" sh -c "\"$FDTOOL\" control --socket \"$SOCK\" get-all | grep -q '^questions'"
 ctl dump-cache - >"$WORK/a.dump" 2>"$WORK/a.dump.err"
 check "dump-cache (a forked, narrowed child) exits 0" test $? -eq 0
 check "dump-cache wrote www.example.test" grep -q "www.example.test" "$WORK/a.dump"

@@ -126,7 +126,7 @@ d9() { dig +time=3 +tries=1 @127.0.0.9 "$@"; }
 check "wrong id and wrong question ignored, the right answer taken" test "$(d9 spoof1.example.test +short)" = 192.0.2.77
 check "... and counted" test "$("$FDTOOL" control --socket "$WORK/ctl9.sock" get upstream-mismatched)" -ge 2
 check "TC with a body cut mid-record: fetched again over TCP" test "$(d9 cut1.example.test +short)" = 192.0.2.78
-check "... counted as a TCP upstream query" test "$("$FDTOOL" control --socket "$WORK/ctl9.sock" get upstream-tcp-queries)" -ge 1
+check "... counted as a TCP upstream query" test "$("$FDTOOL" control --socket "$WORK/ctl9.sock" get tcp-outqueries)" -ge 1
 "$FDTOOL" server --listen 127.0.0.10 --upstream 127.0.0.1:5305 --upstream 127.0.0.1:$UP \
 	--no-hosts --control "$WORK/ctl10.sock" 2>"$WORK/hostile2.log" &
 PIDS+=("$!")
