@@ -20,13 +20,16 @@ const char control_usage[] =
 "  wipe-cache NAME...   drop NAME from the cache; NAME$ drops its whole subtree\n"
 "  get NAME...          counters, one value per line\n"
 "  get-all              every counter, as name<TAB>value\n"
+"  metrics [FILE|-]     the counters in Prometheus's text format, to stdout or\n"
+"                       FILE (as dump-cache makes it), for node_exporter's\n"
+"                       textfile collector\n"
 "  quit                 stop the server now\n"
 "  quit-nicely          stop once the queries in flight are answered\n"
 "\n"
 "  --socket PATH        the server's control socket (default /run/fdtool/control.sock)\n"
 "  --timeout SEC        give up connecting or waiting for a reply after SEC seconds\n"
 "                       (default 10); a dump or load that makes progress goes on\n"
-"  --force              dump-cache may overwrite FILE\n"
+"  --force              dump-cache and metrics may overwrite FILE\n"
 "  --version            the version\n"
 "  --help               this text\n"
 "\n"
@@ -159,8 +162,14 @@ simple(struct control *c, const char *cmd, uint16_t command, const char *arg)
 	return EXIT_OK;
 }
 
+/*
+ * A command whose output the server writes into a descriptor we pass:
+ * FILE, made here with our credentials, or our stdout for "-".  With
+ * summary, the server's last word goes to stderr (stdout may be the
+ * output itself).
+ */
 static int
-dump_cache(struct control *c, const char *path)
+write_to(struct control *c, const char *cmd, uint16_t command, const char *path, int summary)
 {
 	struct fdt_msg rep;
 	int fd, r;
@@ -172,20 +181,20 @@ dump_cache(struct control *c, const char *path)
 		    (c->force ? O_TRUNC : O_EXCL);
 		if ((fd = open(path, flags, 0640)) < 0) {
 			if (errno == EEXIST)
-				return fail("dump-cache: %s exists (--force overwrites it)", path);
-			return fail("dump-cache: cannot create %s: %s", path, strerror(errno));
+				return fail("%s: %s exists (--force overwrites it)", cmd, path);
+			return fail("%s: cannot create %s: %s", cmd, path, strerror(errno));
 		}
 	}
 	fflush(stdout);
-	r = transact(c, FDT_CTL_DUMP_CACHE, NULL, 0, fd, &rep);
+	r = transact(c, command, NULL, 0, fd, &rep);
 	if (fd != STDOUT_FILENO)
 		close(fd);
 	if (r < 0)
-		return fail("dump-cache: %s", why(r));
+		return fail("%s: %s", cmd, why(r));
 	if (rep.status)
-		return refused("dump-cache", &rep);
-	/* stderr: stdout may be the dump itself */
-	fprintf(stderr, "%s\n", rep.body.ctl.text);
+		return refused(cmd, &rep);
+	if (summary)
+		fprintf(stderr, "%s\n", rep.body.ctl.text);
 	return EXIT_OK;
 }
 
@@ -265,7 +274,7 @@ get_all(struct control *c)
 
 static const char *const commands[] = {
 	"ping", "version", "help", "dump-cache", "load-cache", "wipe-cache",
-	"get", "get-all", "quit", "quit-nicely",
+	"get", "get-all", "metrics", "quit", "quit-nicely",
 };
 
 static int
@@ -284,6 +293,8 @@ nargs_ok(const char *cmd, int argc)
 		return argc == 1;
 	if (!strcmp(cmd, "wipe-cache") || !strcmp(cmd, "get"))
 		return argc >= 1;
+	if (!strcmp(cmd, "metrics"))
+		return argc <= 1;
 	return argc == 0;
 }
 
@@ -295,7 +306,9 @@ run(struct control *c, const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "version"))
 		return simple(c, cmd, FDT_CTL_VERSION, NULL);
 	if (!strcmp(cmd, "dump-cache"))
-		return dump_cache(c, argv[0]);
+		return write_to(c, cmd, FDT_CTL_DUMP_CACHE, argv[0], 1);
+	if (!strcmp(cmd, "metrics"))	/* quiet: its output goes to a collector */
+		return write_to(c, cmd, FDT_CTL_METRICS, argc ? argv[0] : "-", 0);
 	if (!strcmp(cmd, "load-cache"))
 		return load_cache(c, argv[0]);
 	if (!strcmp(cmd, "wipe-cache"))

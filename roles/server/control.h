@@ -65,15 +65,13 @@ void rec_vappend(struct ctl_conn *c, const char *fmt, va_list ap)
 uint64_t rec_deadline(const struct ctl_conn *c);
 
 /*
- * job.c, job_write.c, job_load.c (job.h): dumps and loads.  ctl_dump and
- * ctl_load take the client's descriptor (closed, whatever happens).  A
- * job ends when its child does, when its client leaves (checked in
+ * job.c, job_write.c, job_load.c (job.h): dumps and loads, started by
+ * job_write_start() and job_load_start(), which take the client's
+ * descriptor (closed, whatever happens).  A job ends when its child does, when its client leaves (checked in
  * control_jobs_tick, before a slot can be reused) and when it has moved
  * nothing for --control-job-timeout.
  */
 void control_jobs_init(struct server *s);
-void ctl_dump(struct server *s, struct ctl_conn *c, int fd);
-void ctl_load(struct server *s, struct ctl_conn *c, int fd);
 void control_jobs_tick(struct server *s);
 uint64_t control_jobs_deadline(const struct server *s);
 void control_jobs_close(struct server *s);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -16,6 +17,10 @@
 #include "common/wire.h"
 #include "roles/server/control.h"
 #include "roles/server/dump.h"
+#include "roles/server/job.h"
+#include "roles/server/prom.h"
+
+#define PROM_TEXT_MAX	(4 * 1024 * 1024)	/* far beyond any set of upstreams */
 
 static void
 cmd_ping(struct server *s, struct ctl_conn *c, struct ctl_args *a)
@@ -98,13 +103,44 @@ cmd_get_parameter(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 static void
 cmd_dump_cache(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 {
-	ctl_dump(s, c, a->fd);
+	job_write_start(s, c, a->fd, JOB_DUMP);
 }
 
 static void
 cmd_load_cache(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 {
-	ctl_load(s, c, a->fd);
+	job_load_start(s, c, a->fd);
+}
+
+/*
+ * The counters as Prometheus text, written by a child into the passed
+ * descriptor as a dump is (a reader that never reads stalls only its
+ * child).  Made here, before the fork: CPU time and memory are ours.
+ */
+static void
+cmd_metrics(struct server *s, struct ctl_conn *c, struct ctl_args *a)
+{
+	size_t cap = 16384, len = 0;
+	char *text = NULL, *p;
+
+	while (cap <= PROM_TEXT_MAX && (p = realloc(text, cap))) {
+		text = p;
+		if ((len = prom_render(s, text, cap)) > 0)
+			break;
+		cap *= 2;
+	}
+	if (len == 0) {
+		ctl_reply(c, ENOMEM, 0, "the counters do not fit in %d bytes", PROM_TEXT_MAX);
+		close(a->fd);
+		free(text);
+		return;
+	}
+	s->job_text = text;
+	s->job_text_len = len;
+	job_write_start(s, c, a->fd, JOB_TEXT);
+	s->job_text = NULL;
+	s->job_text_len = 0;
+	free(text);
 }
 
 /* NAME, or NAME$ for it and everything below: how many entries went, or -EINVAL. */
@@ -221,6 +257,7 @@ static const struct ctl_cmd commands[] = {
 	    "wipe domain data from cache; domain$ for its subtree too", cmd_wipe_cache },
 	{ "wipe-cache-typed", 0, CTL_CMD_REC, "type domain0 [domain1] ..",
 	    "wipe domain data with qtype from cache", cmd_wipe_cache_typed },
+	{ "metrics", FDT_CTL_METRICS, CTL_CMD_FD, "", "", cmd_metrics },
 	{ "quit", FDT_CTL_QUIT, CTL_CMD_REC, "", "stop the server", cmd_quit },
 	{ "quit-nicely", FDT_CTL_QUIT_NICELY, CTL_CMD_REC, "",
 	    "stop the server once the queries in flight are answered", cmd_quit_nicely },

@@ -23,7 +23,8 @@ struct job;
 enum job_kind {
 	JOB_DUMP,		/* a writer: the cache as dump text */
 	JOB_LOAD,		/* a loader: dump text into the cache */
-	JOB_KIND_MAX = JOB_LOAD,
+	JOB_TEXT,		/* a writer: a text the loop made before the fork */
+	JOB_KIND_MAX = JOB_TEXT,
 };
 
 /* What a kind of job is: its names, and its work on both sides. */

@@ -55,9 +55,3 @@ job_load_start(struct server *s, struct ctl_conn *c, int fd)
 {
 	job_start(s, c, fd, JOB_LOAD, &load_ops);
 }
-
-void
-ctl_load(struct server *s, struct ctl_conn *c, int fd)
-{
-	job_load_start(s, c, fd);
-}

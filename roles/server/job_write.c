@@ -25,6 +25,9 @@ write_done(const struct job *j, struct ctl_conn *c, uint32_t status)
 		return;
 	}
 	switch (j->kind) {	/* each writer kind its own words */
+	case JOB_TEXT:
+		ctl_reply(c, 0, j->done, "written");
+		break;
 	default:
 		ctl_reply(c, 0, j->done, "dumped %llu entries", n);
 		break;
@@ -51,6 +54,7 @@ write_record(struct server *s, struct job *j, struct ctl_conn *c, const struct j
 /* The writer kinds; what each writes is job_write_child.c's producers[]. */
 static const struct job_ops write_ops[JOB_KIND_MAX + 1] = {
 	[JOB_DUMP] = { "dump", "dump-cache", 1, job_write_child, write_record },
+	[JOB_TEXT] = { "text", "metrics", 1, job_write_child, write_record },
 };
 
 void
@@ -62,10 +66,4 @@ job_write_start(struct server *s, struct ctl_conn *c, int fd, enum job_kind kind
 		return;
 	}
 	job_start(s, c, fd, kind, &write_ops[kind]);
-}
-
-void
-ctl_dump(struct server *s, struct ctl_conn *c, int fd)
-{
-	job_write_start(s, c, fd, JOB_DUMP);
 }

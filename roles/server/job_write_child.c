@@ -21,9 +21,34 @@
 #define WRITER_MIN_ENTRY	16	/* no entry's text is shorter */
 #define WRITER_REPORT_MS	(PROGRESS_EVERY_MS / 4)
 
+/*
+ * A text the loop made just before the fork (the Prometheus counters:
+ * made there, as CPU time and memory are the server's, not a child's),
+ * written out as one piece.
+ */
+static int
+text_produce(const struct server *s, struct job_writer *w)
+{
+	size_t done = 0, cap;
+	char *p;
+
+	while (done < s->job_text_len) {
+		size_t n = s->job_text_len - done;
+		if (!(p = job_writer_room(w, JOB_WRITER_BUF, &cap)))
+			return 1;
+		if (n > cap)
+			n = cap;
+		memcpy(p, s->job_text + done, n);
+		done += n;
+		job_writer_commit(w, n, done == s->job_text_len);
+	}
+	return 0;
+}
+
 /* What each writer kind writes. */
 static job_produce_fn *const producers[JOB_KIND_MAX + 1] = {
 	[JOB_DUMP] = job_dump_produce,
+	[JOB_TEXT] = text_produce,
 };
 
 /*

@@ -86,6 +86,8 @@ struct server {
 	struct ctl_conn ctl[SERVER_MAX_CONTROL];
 	struct ctl_conn rec[SERVER_MAX_REC_CONTROL];
 	struct job jobs[SERVER_MAX_CHILDREN];
+	const char *job_text;		/* a JOB_TEXT's text, for the child forked now */
+	size_t job_text_len;
 	int quit_nicely;
 	uint64_t quit_deadline;		/* ms: quit-nicely gives up waiting here */
 
