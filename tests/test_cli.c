@@ -231,6 +231,32 @@ Test(cli, check_config_prints_the_file_under_the_command_line)
 	cr_assert(has_line(r.out, "cache-size = 10000"), "%s", r.out);
 }
 
+Test(cli, metrics_listen_is_checked_and_printed)
+{
+	struct result r;
+
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--metrics-listen", "127.0.0.1", "--rec-control", "/run/x/pdns_recursor.controlsocket");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(has_line(r.out, "metrics-listen = tcp:127.0.0.1:9153"), "%s", r.out);
+	cr_assert(has_line(r.out, "rec-control = /run/x/pdns_recursor.controlsocket"), "%s", r.out);
+	/* where DNS is served over TCP, by default or by --listen: refused */
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--metrics-listen", "127.0.0.1:53");
+	cr_assert_eq(r.code, 2, "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "also where DNS is served"), "%s", r.err);
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--listen", "0.0.0.0:8053", "--metrics-listen", "127.0.0.1:8053");
+	cr_assert_eq(r.code, 2, "the wildcard covers it: %s", r.out);
+	/* UDP alone does not clash; nor another port */
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--listen", "udp:127.0.0.1:8053", "--metrics-listen", "127.0.0.1:8053");
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	RUN(&r, "server", "--no-config", "--check-config", "--user", "root",
+	    "--metrics-listen", "udp:127.0.0.1:9153");
+	cr_assert_eq(r.code, 2, "HTTP is TCP: %s", r.out);
+}
+
 Test(cli, check_config_output_is_itself_a_valid_configuration)
 {
 	char *path = conf("[server]\nuser = root\nupstream = 192.0.2.1:5300\n"

@@ -464,3 +464,42 @@ server_config_value(const struct server_config *cfg, const char *name, char *out
 		return -ENOENT;
 	return (int)(len < size ? len : size - 1);
 }
+
+static int
+wildcard(const uint8_t addr[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (addr[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * --metrics-listen where a TCP --listen is (the same address, or either
+ * one the wildcard, and the port in its range): one socket cannot serve
+ * both, and the second bind would fail or be handed the first.  Checked
+ * once the default listeners are known; prints why and returns 1.
+ */
+int
+server_config_metrics_clash(const struct server_config *cfg)
+{
+	const struct endpoint *m = &cfg->metrics_listen;
+	char mbuf[ENDPOINT_STRLEN], lbuf[ENDPOINT_STRLEN];
+
+	if (!cfg->metrics)
+		return 0;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct endpoint *l = &cfg->listen[i];
+		if (!(l->proto & FDT_PROTO_TCP) || l->family != m->family ||
+		    m->port_lo < l->port_lo || m->port_lo > l->port_hi)
+			continue;
+		if (memcmp(l->addr, m->addr, sizeof(m->addr)) == 0 || wildcard(l->addr) ||
+		    wildcard(m->addr)) {
+			fprintf(stderr, "fdtool server: metrics-listen %s is also where DNS is "
+			    "served (listen %s)\n", endpoint_short(m, mbuf, sizeof(mbuf)),
+			    endpoint_short(l, lbuf, sizeof(lbuf)));
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -560,6 +560,8 @@ server_main(int argc, char **argv)
 		return r;
 	if (s.cfg.check_config) {
 		default_listen(&s.cfg);
+		if (server_config_metrics_clash(&s.cfg))
+			return EXIT_USAGE;
 		return server_config_check(&s.cfg, stdout);
 	}
 	log_init("fdtool server", (enum log_level)s.cfg.log_level);
@@ -569,6 +571,8 @@ server_main(int argc, char **argv)
 	if ((r = notify_open()) < 0)
 		log_warnx("NOTIFY_SOCKET: %s: systemd will not hear from us", strerror(-r));
 	default_listen(&s.cfg);
+	if (server_config_metrics_clash(&s.cfg))
+		return EXIT_USAGE;
 	if (geteuid() == 0 && (r = priv_lookup_user(s.cfg.user, &uid, &gid)) < 0)
 		fatalx("--user %s: %s", s.cfg.user, r == -ENOENT ? "no such user" : strerror(-r));
 	raise_fd_limit(&s.cfg);

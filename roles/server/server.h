@@ -152,6 +152,7 @@ void server_config_defaults(struct server_config *cfg);
 int server_config_parse(struct server_config *cfg, int argc, char **argv);
 int server_config_check(const struct server_config *cfg, FILE *f);
 void server_config_print(const struct server_config *cfg, FILE *f, int comments);
+int server_config_metrics_clash(const struct server_config *cfg);
 int server_config_value(const struct server_config *cfg, const char *name, char *out,
     size_t size);
 
