@@ -52,7 +52,7 @@ const char server_usage[] =
 "  --control-job-timeout S  end a dump or load that moved nothing for S\n"
 "                           seconds (default 60)\n"
 "  --rec-control PATH       also speak PowerDNS rec_control's protocol at PATH\n"
-"                           (rec_control --socket-dir DIR finds\n"
+"                           (rec_control --socket-dir=DIR finds\n"
 "                           DIR/pdns_recursor.controlsocket)\n"
 "  --metrics-listen ADDR[:PORT]\n"
 "                           serve GET /metrics (Prometheus) over HTTP there\n"
