@@ -112,7 +112,10 @@ out_reserve(struct rec_io *io, size_t n)
 	return 0;
 }
 
-/* A line more of the answer; past REC_REPLY_MAX the rest is cut (and the answer says so). */
+/*
+ * A line more of the answer.  Past REC_REPLY_MAX the rest is cut: 1 MiB
+ * is far more than every counter of the most upstreams we take.
+ */
 void
 rec_vappend(struct ctl_conn *c, const char *fmt, va_list ap)
 {

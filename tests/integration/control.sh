@@ -104,6 +104,8 @@ gv() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$WORK/getall.out"; }
 check "get-all: questions counts our 2 queries" test "$(gv questions)" -ge 2
 check "get-all: a packet-cache hit counted" test "$(gv packetcache-hits)" -ge 1
 check "get-all: both answered NOERROR" test "$(gv noerror-answers)" -ge 2
+check "get-all: real-memory-usage is a resident set in bytes" test "$(gv real-memory-usage)" -gt 1000000
+check "get-all: sys-msec and user-msec are numbers" test "$(( $(gv sys-msec) + $(gv user-msec) ))" -ge 0
 check "get-all: pdns's identity, answers* + packetcache-hits = questions" \
     test $(( $(gv answers0-1) + $(gv answers1-10) + $(gv answers10-100) + $(gv answers100-1000) +
         $(gv answers-slow) + $(gv packetcache-hits) )) -eq "$(gv questions)"
