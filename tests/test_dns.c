@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "tests/helpers.h"
 
 #define ID	0xbeef
@@ -167,13 +168,6 @@ static uint32_t
 g32(const uint8_t *b)
 {
 	return (uint32_t)g16(b) << 16 | g16(b + 2);
-}
-
-static void
-set16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
 }
 
 /* A record read back from a message we built. */
@@ -1015,8 +1009,8 @@ answer_for(uint8_t *out, uint16_t id, const char *name, uint16_t qtype)
 	question(&qq, name, qtype);
 	n = dns_build_query(out, 512, id, &qq, 0);
 	cr_assert_gt(n, 11);
-	set16(out + 2, DNS_F_QR | DNS_F_RD | DNS_F_RA);
-	set16(out + 10, 0);
+	be_put16(out + 2, DNS_F_QR | DNS_F_RD | DNS_F_RA);
+	be_put16(out + 10, 0);
 	return n - 11;
 }
 
@@ -1042,15 +1036,15 @@ Test(upstream, answer_matches)
 	cr_assert_not(dns_answer_matches(a, n, 99, &qq), "different type");
 
 	n = answer_for(a, 99, "example.com", DNS_TYPE_A);
-	set16(a + 2, DNS_F_RD | DNS_F_RA);
+	be_put16(a + 2, DNS_F_RD | DNS_F_RA);
 	cr_assert_not(dns_answer_matches(a, n, 99, &qq), "QR clear");
-	set16(a + 2, DNS_F_QR | OP(4));
+	be_put16(a + 2, DNS_F_QR | OP(4));
 	cr_assert_not(dns_answer_matches(a, n, 99, &qq), "opcode NOTIFY");
-	set16(a + 2, DNS_F_QR);
-	set16(a + 4, 0);
+	be_put16(a + 2, DNS_F_QR);
+	be_put16(a + 4, 0);
 	cr_assert_not(dns_answer_matches(a, n, 99, &qq), "qdcount 0");
-	set16(a + 4, 1);
-	set16(a + 27, 3);		/* qclass CH */
+	be_put16(a + 4, 1);
+	be_put16(a + 27, 3);		/* qclass CH */
 	cr_assert_not(dns_answer_matches(a, n, 99, &qq), "different class");
 }
 
@@ -1371,12 +1365,12 @@ Test(template, malformed)
 
 	reply(&p, 0, 1, 0, 0, DNS_TYPE_A);
 	pa(&p, NULL, 300, 1);
-	set16(p.b + 2, DNS_F_RD);
+	be_put16(p.b + 2, DNS_F_RD);
 	make_tmpl(&p, &info, -EBADMSG);		/* not a response */
 
 	reply(&p, 0, 1, 0, 0, DNS_TYPE_A);
 	pa(&p, NULL, 300, 1);
-	set16(p.b + 4, 0);
+	be_put16(p.b + 4, 0);
 	make_tmpl(&p, &info, -EBADMSG);		/* no question */
 
 	phdr(&p, 0, DNS_F_QR, 1, 0, 0, 0);
@@ -1450,7 +1444,7 @@ Test(render, keeps_upstream_flags_but_aa)
 	uint8_t out[1024];
 
 	reply(&t, DNS_F_AA | DNS_F_AD, 1, 0, 0, DNS_TYPE_A);
-	set16(t.b + 2, DNS_F_QR | DNS_F_AA | DNS_F_AD);	/* upstream said RD 0, RA 0 */
+	be_put16(t.b + 2, DNS_F_QR | DNS_F_AA | DNS_F_AD);	/* upstream said RD 0, RA 0 */
 	pa(&t, NULL, 300, 1);
 	make_tmpl(&t, &info, (int)t.len);
 	cr_assert_eq(g16(t.b + 2), DNS_F_QR | DNS_F_AD, "AA cleared in the template");
@@ -1460,7 +1454,7 @@ Test(render, keeps_upstream_flags_but_aa)
 	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_AD | DNS_F_RD | DNS_F_RA);
 
 	/* a template that somehow still says AA: the renderer clears it too */
-	set16(t.b + 2, DNS_F_QR | DNS_F_AA);
+	be_put16(t.b + 2, DNS_F_QR | DNS_F_AA);
 	cr_assert_eq(do_render(out, sizeof(out), &t, &info, 0, &q, 512), t.len);
 	cr_assert_eq(g16(out + 2), DNS_F_QR | DNS_F_RD | DNS_F_RA);
 }
@@ -1724,7 +1718,7 @@ prr_open(struct pkt *p, uint16_t type, uint32_t ttl)
 static void
 prr_close(struct pkt *p, size_t at)
 {
-	set16(p->b + at, (uint16_t)(p->len - at - 2));
+	be_put16(p->b + at, (uint16_t)(p->len - at - 2));
 }
 
 /*
@@ -2128,7 +2122,7 @@ Test(strip, errors)
 	cr_assert_eq(dns_strip_dnssec(t.b, 11, plain_buf, sizeof(plain_buf), &pinfo), -EBADMSG);
 	cr_assert_eq(dns_strip_dnssec(t.b, t.len - 3, plain_buf, sizeof(plain_buf), &pinfo),
 	    -EBADMSG, "the last record cut short");
-	set16(t.b + 4, 2);
+	be_put16(t.b + 4, 2);
 	cr_assert_eq(dns_strip_dnssec(t.b, t.len, plain_buf, sizeof(plain_buf), &pinfo),
 	    -EBADMSG, "qdcount 2");
 }
@@ -2474,10 +2468,10 @@ Test(upstream, error_reply_without_question)
 	cr_assert_eq(dns_answer_matches(p.b, 11, 99, &qq), DNS_ANSWER_NO, "short header");
 	n = answer_for(a, 99, "example.com", DNS_TYPE_A);
 	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_YES);
-	set16(a + 2, DNS_F_QR | DNS_RCODE_REFUSED);
+	be_put16(a + 2, DNS_F_QR | DNS_RCODE_REFUSED);
 	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_YES,
 	    "a refusal that echoes the question is an answer");
-	set16(a + 4, 2);
+	be_put16(a + 4, 2);
 	cr_assert_eq(dns_answer_matches(a, n, 99, &qq), DNS_ANSWER_NO, "qdcount 2");
 }
 

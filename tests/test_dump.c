@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "tests/helpers.h"
 
 #define SEC_AN		0
@@ -67,13 +68,6 @@ mbytes(struct msg *m, const void *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		m8(m, ((const uint8_t *)src)[i]);
-}
-
-static void
-set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* text's labels ("" or "." for none), then a pointer to ptr, or the root if ptr is 0. */
@@ -138,7 +132,7 @@ mrr(struct msg *m, int section, uint16_t type, uint16_t rclass, uint32_t ttl)
 static void
 mend(struct msg *m)
 {
-	set16(m->b + m->rdlen_at, (uint16_t)(m->len - m->rdlen_at - 2));
+	be_put16(m->b + m->rdlen_at, (uint16_t)(m->len - m->rdlen_at - 2));
 }
 
 static void
@@ -178,9 +172,9 @@ cache_msg(struct cache *c, struct msg *m, uint32_t ttl, uint64_t now)
 	struct cache_key k;
 	int n, tlen;
 
-	set16(m->b + 6, m->count[SEC_AN]);
-	set16(m->b + 8, m->count[SEC_NS]);
-	set16(m->b + 10, m->count[SEC_AR]);
+	be_put16(m->b + 6, m->count[SEC_AN]);
+	be_put16(m->b + 8, m->count[SEC_NS]);
+	be_put16(m->b + 10, m->count[SEC_AR]);
 	tlen = tmpl_in_place(m->b, m->len, sizeof(m->b), &info);
 	cr_assert_gt(tlen, 0, "test message is no template: %d", tlen);
 	memset(&q, 0, sizeof(q));
@@ -920,7 +914,7 @@ Test(format, bad_templates)
 	mrr(&m, SEC_AN, DNS_TYPE_A, IN, 300);
 	maddr(&m, AF_INET, "192.0.2.1");
 	mend(&m);
-	set16(m.b + 6, 1);
+	be_put16(m.b + 6, 1);
 	tlen = tmpl_in_place(m.b, m.len, sizeof(m.b), &info);
 	cr_assert_gt(tlen, 0);
 	q.namelen = (uint8_t)dns_name_from_text("cut.test.", q.name);
@@ -1666,9 +1660,9 @@ cache_signed(struct cache *c, const struct cache_key *k, uint64_t now)
 	mrr(&m, SEC_AR, DNS_TYPE_A, IN, 3600);
 	maddr(&m, AF_INET, "192.0.2.53");
 	mend(&m);
-	set16(m.b + 6, m.count[SEC_AN]);
-	set16(m.b + 8, m.count[SEC_NS]);
-	set16(m.b + 10, m.count[SEC_AR]);
+	be_put16(m.b + 6, m.count[SEC_AN]);
+	be_put16(m.b + 8, m.count[SEC_NS]);
+	be_put16(m.b + 10, m.count[SEC_AR]);
 	tlen = tmpl_in_place(m.b, m.len, sizeof(m.b), &info);
 	cr_assert_gt(tlen, 0);
 	cr_assert_eq(info.dnssec, 1);
@@ -1690,7 +1684,7 @@ client_query(struct dns_query *q, const char *name, uint16_t flags, int edns, in
 		mname(&m, "", 0);
 		mrr(&m, SEC_AR, DNS_TYPE_OPT, 1232, dnssec_ok ? 0x8000 : 0);
 		mend(&m);
-		set16(m.b + 10, 1);
+		be_put16(m.b + 10, 1);
 	}
 	cr_assert_eq(dns_parse_query(m.b, m.len, q), 0);
 }

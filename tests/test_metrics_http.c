@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,17 +27,20 @@ static int fds_before;
 static size_t body_size = 100;	/* what the stub renders */
 static unsigned renders;
 
-/* "x" * body_size, ending in a newline; 0 when it does not fit. */
-static size_t
-render(void *arg, char *buf, size_t cap)
+/* "x" * body_size, ending in a newline; none (a 500) when body_size is 0. */
+static char *
+render(void *arg, size_t *len)
 {
+	char *p;
+
 	(void)arg;
 	renders++;
-	if (body_size > cap)
-		return 0;
-	memset(buf, 'x', body_size);
-	buf[body_size - 1] = '\n';
-	return body_size;
+	if (body_size == 0 || !(p = malloc(body_size)))
+		return NULL;
+	memset(p, 'x', body_size);
+	p[body_size - 1] = '\n';
+	*len = body_size;
+	return p;
 }
 
 static void
@@ -370,6 +374,53 @@ Test(metrics_http, connection_close)
 	teardown();
 }
 
+/*
+ * HTTP/1.0 keeps a connection only when both say so: an answer on one we
+ * keep says keep-alive, else the client would read until the close.
+ */
+Test(metrics_http, http10_keepalive_said)
+{
+	struct response r;
+	int fd = client();
+
+	inbox_reset();
+	for (int i = 0; i < 2; i++) {
+		say(fd, "GET /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+		cr_assert_eq(response(fd, 0, &r), 200);
+		cr_assert_not_null(strstr(r.head, "\r\nConnection: keep-alive\r\n"), "%s",
+		    r.head);
+		cr_assert_null(strcasestr(r.head, "close"), "%s", r.head);
+	}
+	say(fd, "HEAD /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	cr_assert_eq(response(fd, 1, &r), 200);
+	cr_assert_not_null(strstr(r.head, "\r\nConnection: keep-alive\r\n"), "%s", r.head);
+	say(fd, "GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	cr_assert_eq(response(fd, 0, &r), 404);
+	cr_assert_not_null(strstr(r.head, "\r\nConnection: keep-alive\r\n"), "%s", r.head);
+	cr_assert_eq(metrics_http_nconns(m), 1);
+	/* the last, unasked to stay: said closed, and closed */
+	say(fd, "GET /metrics HTTP/1.0\r\n\r\n");
+	cr_assert_eq(response(fd, 0, &r), 200);
+	cr_assert_not_null(strstr(r.head, "\r\nConnection: close\r\n"), "%s", r.head);
+	cr_assert(closed(fd));
+	close(fd);
+
+	/* HTTP/1.1 kept: nothing said; closed: said */
+	fd = client();
+	inbox_reset();
+	say(fd, GET);
+	cr_assert_eq(response(fd, 0, &r), 200);
+	cr_assert_null(strcasestr(r.head, "Connection:"), "%s", r.head);
+	say(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	cr_assert_eq(response(fd, 0, &r), 200);
+	cr_assert_not_null(strstr(r.head, "\r\nConnection: close\r\n"), "%s", r.head);
+	cr_assert(closed(fd));
+	close(fd);
+	pump();
+	cr_assert_eq(metrics_http_nconns(m), 0);
+	teardown();
+}
+
 /* A half-closed client still gets its answer. */
 Test(metrics_http, half_close)
 {
@@ -438,19 +489,22 @@ Test(metrics_http, not_reading)
 	teardown();
 }
 
-Test(metrics_http, big_body_grows_and_limit)
+Test(metrics_http, big_body_and_no_body)
 {
 	struct response r;
 	int fd = client();
 
 	inbox_reset();
-	body_size = 300000;	/* past the first buffer */
+	body_size = 300000;
 	say(fd, GET);
 	cr_assert_eq(response(fd, 0, &r), 200);
 	cr_assert_eq(r.body, 300000);
-	body_size = METRICS_HTTP_BODY_MAX + 1;
+	body_size = 0;		/* the renderer fails */
 	say(fd, GET);
 	cr_assert_eq(response(fd, 0, &r), 500);
+	body_size = 100;
+	say(fd, GET);
+	cr_assert_eq(response(fd, 0, &r), 200, "a 500 keeps the connection");
 	close(fd);
 	teardown();
 }
@@ -480,6 +534,163 @@ Test(metrics_http, connection_cap)
 	inbox_reset();
 	say(fd[0], GET);
 	cr_assert_eq(response(fd[0], 0, &r), 200);
+	for (int i = 0; i < METRICS_HTTP_MAX_CONNS; i++)
+		close(fd[i]);
+	pump();
+	cr_assert_eq(metrics_http_nconns(m), 0);
+	teardown();
+}
+
+/*
+ * Room for what a client sends to wait, unread, at our end: set on the
+ * listener, the accepted sockets inherit it.  Past net.core.rmem_max it
+ * takes CAP_NET_ADMIN: without it the test is skipped.
+ */
+static void
+big_rcvbuf(void)
+{
+	int size = 4 << 20;
+
+	if (setsockopt(lw.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+		teardown();
+		cr_skip_test("SO_RCVBUFFORCE: %s", strerror(errno));
+	}
+}
+
+/*
+ * Send s, then junk up to total bytes (fewer if the window is full), and
+ * wait until all of it is at the server's end (acknowledged): how many
+ * bytes went in all.
+ */
+static size_t
+flood(int fd, const char *s, size_t total)
+{
+	static char junk[64 * 1024];
+	size_t sent = strlen(s);
+	int size = 8 << 20, outq = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	say(fd, s);
+	memset(junk, 'j', sizeof(junk));
+	while (sent < total) {
+		size_t n = total - sent < sizeof(junk) ? total - sent : sizeof(junk);
+		ssize_t r = send(fd, junk, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		sent += (size_t)r;
+	}
+	for (int tries = 0; tries < 200 && outq > 0; tries++) {
+		cr_assert_eq(ioctl(fd, TIOCOUTQ, &outq), 0);
+		if (outq > 0)
+			usleep(10000);
+	}
+	cr_assert_eq(outq, 0, "not all of it arrived");
+	return sent;
+}
+
+/* Each ready connection dispatched once: one wake-up of the loop. */
+static void
+one_wakeup(void)
+{
+	struct epoll_event ev[16];
+	int n = epoll_wait(epfd, ev, 16, 100);
+
+	for (int i = 0; i < n; i++) {
+		struct watched *w = ev[i].data.ptr;
+		if (w->kind == K_METRICS_LISTEN)
+			metrics_http_dispatch_listen(m, w);
+		else
+			metrics_http_dispatch_client(m, w, ev[i].events);
+	}
+	metrics_http_tick(m);
+}
+
+/*
+ * A client that sends on after its last answer is drained at most
+ * METRICS_HTTP_DRAIN_MAX a wake-up, so it cannot hold the loop; the
+ * others are served meanwhile, and it is closed once it stops.
+ */
+Test(metrics_http, linger_drain_bounded)
+{
+	struct response r;
+	size_t sent;
+	int fd, other;
+
+	big_rcvbuf();
+	fd = client();
+	other = client();
+	sent = flood(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    8 * METRICS_HTTP_DRAIN_MAX);
+	cr_assert_gt(sent, 3 * METRICS_HTTP_DRAIN_MAX, "only %zu bytes sent", sent);
+	shutdown(fd, SHUT_WR);
+	say(other, GET);
+	one_wakeup();
+	cr_assert_eq(metrics_http_nconns(m), 2, "drained %zu bytes in one wake-up", sent);
+	inbox_reset();
+	cr_assert_eq(response(other, 0, &r), 200, "the other is served meanwhile");
+	inbox_reset();
+	cr_assert_eq(response(fd, 0, &r), 200);
+	cr_assert_not_null(strstr(r.head, "\r\nConnection: close\r\n"), "%s", r.head);
+	cr_assert(closed(fd));
+	/* our side was shut at the answer: the close comes once all is drained */
+	for (int i = 0; i < 100 && metrics_http_nconns(m) > 1; i++)
+		pump();
+	cr_assert_eq(metrics_http_nconns(m), 1, "closed once it stops");
+	close(fd);
+	close(other);
+	pump();
+	teardown();
+}
+
+/* A sender that goes on and on is closed at the linger deadline. */
+Test(metrics_http, linger_deadline)
+{
+	struct response r;
+	int fd;
+
+	big_rcvbuf();
+	fd = client();
+	flood(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    8 * METRICS_HTTP_DRAIN_MAX);
+	one_wakeup();
+	inbox_reset();
+	cr_assert_eq(response(fd, 0, &r), 200);
+	cr_assert_eq(metrics_http_nconns(m), 1, "it has not closed");
+	clk.ms += METRICS_HTTP_LINGER_MS;
+	pump();
+	cr_assert_eq(metrics_http_nconns(m), 0);
+	close(fd);
+	teardown();
+}
+
+/*
+ * One over the cap that has sent a lot is drained at most
+ * METRICS_HTTP_DRAIN_MAX and closed with the rest unread (so reset);
+ * the loop goes on serving the others.
+ */
+Test(metrics_http, refuse_drain_bounded)
+{
+	int fd[METRICS_HTTP_MAX_CONNS], extra;
+	struct response r;
+	char buf[4096];
+	ssize_t n;
+
+	big_rcvbuf();
+	for (int i = 0; i < METRICS_HTTP_MAX_CONNS; i++)
+		fd[i] = client();
+	cr_assert_geq(extra = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	cr_assert_eq(connect(extra, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_gt(flood(extra, GET, 8 * METRICS_HTTP_DRAIN_MAX), 3 * METRICS_HTTP_DRAIN_MAX);
+	shutdown(extra, SHUT_WR);
+	one_wakeup();
+	cr_assert_eq(metrics_http_stats(m)->refused, 1);
+	while ((n = recv(extra, buf, sizeof(buf), 0)) > 0)
+		;
+	cr_assert(n < 0 && errno == ECONNRESET, "not reset: all of it was read");
+	close(extra);
+	inbox_reset();
+	say(fd[5], GET);
+	cr_assert_eq(response(fd[5], 0, &r), 200);
 	for (int i = 0; i < METRICS_HTTP_MAX_CONNS; i++)
 		close(fd[i]);
 	pump();

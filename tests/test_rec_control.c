@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "common/fdpass.h"
+#include "common/unixsock.h"
+#include "common/wire.h"
 #include "tests/helpers.h"
 
 #define TIMEOUT_MS 5000
@@ -210,8 +212,41 @@ Test(rec_control, the_commands_answer_in_pdns_words)
 	cr_assert_str_eq(text, "wiped 0 records, 0 negative records, 0 packets\n");
 	ask("wipe-cache-typed NOTATYPE example.com", &st, text, sizeof(text));
 	cr_assert_eq(st, 1);
-	ask("wipe-cache bad..name", &st, text, sizeof(text));
-	cr_assert_eq(st, 1);
+	/* pdns's words and status for a bad name: nothing wiped, exit 0 */
+	ask("wipe-cache example.com bad..name", &st, text, sizeof(text));
+	cr_assert_eq(st, 0);
+	cr_assert_str_eq(text, "Error: not a domain name: bad..name, nothing wiped\n");
+}
+
+/* A line longer than any buffer stays one line; the next one is its own. */
+Test(rec_control, long_lines_stay_whole)
+{
+	static char cmd[4096], text[8192];
+	int st;
+
+	memcpy(cmd, "get-parameter ", 14);
+	memset(cmd + 14, 'a', 3000);
+	memcpy(cmd + 3014, " max-ttl", 9);
+	ask(cmd, &st, text, sizeof(text));
+	cr_assert_eq(st, 0);
+	cr_assert_eq(strlen(text), 3000 + strlen(" not known\n") + strlen("max-ttl=\"86400\"\n"));
+	cr_assert_str_eq(text + 3000, " not known\nmax-ttl=\"86400\"\n");
+}
+
+/* The native socket beside it: a wipe without a name is an error, as it was. */
+Test(rec_control, native_wipe_without_a_name_is_refused)
+{
+	struct fdt_msg m, rep;
+	int fds[FDT_MAX_FDS], sock = unixsock_connect(ctlsock);
+
+	cr_assert_geq(sock, 0);
+	fdt_msg_init(&m, FDT_MSG_CTL_REQ, 5);
+	m.body.ctl.command = FDT_CTL_WIPE_CACHE;
+	cr_assert_eq(fdt_msg_send(sock, &m, NULL, 0), 0);
+	cr_assert_eq(fdt_msg_recv(sock, &rep, fds, 0), 0);
+	cr_assert_eq(rep.id, 5);
+	cr_assert_eq(rep.status, EINVAL, "status %u: %s", rep.status, rep.body.ctl.text);
+	close(sock);
 }
 
 Test(rec_control, get_and_get_all_agree)
@@ -256,6 +291,19 @@ Test(rec_control, dump_cache_writes_to_the_passed_descriptor)
 	ssize_t got = read_full(pipefd[0], dump, 20, TIMEOUT_MS);
 	cr_assert_gt(got, 0, "read %zd", got);
 	cr_assert(strncmp(dump, "; fdtool cache dump", 19) == 0);
+	close(pipefd[0]);
+	close(fd);
+
+	/* a client that shuts its sending side once it has asked (as socat
+	 * does) still gets its dump and its answer */
+	fd = rec_connect();
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	rec_send(fd, "dump-cache");
+	cr_assert_eq(fdpass_send(fd, "X", 1, &pipefd[1], 1), 0);
+	close(pipefd[1]);
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	cr_assert_eq(rec_read(fd, &st, text, sizeof(text)), 1, "no answer after a half-close");
+	cr_assert_str_eq(text, "dumped 0 records\n");
 	close(pipefd[0]);
 	close(fd);
 

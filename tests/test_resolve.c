@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "roles/server/cache.h"
 #include "roles/server/dns.h"
+#include "roles/server/hosts.h"
 #include "roles/server/resolve.h"
 #include "roles/server/upstream.h"
 
@@ -789,4 +791,154 @@ Test(resolve, tcp_questions_and_what_is_no_question)
 	cr_assert_eq(out[3] & 0x0f, DNS_RCODE_NOTIMP);
 	cr_assert_eq(stats.questions, 1);
 	cr_assert_eq(buckets(), 1);
+}
+
+/*
+ * pdns looks in its packet cache before it answers anything itself, so a
+ * question answered locally (CH, the hosts file, RFC 6303) is a miss too:
+ * packetcache-hits + packetcache-misses = questions.
+ */
+Test(resolve, every_question_not_a_cache_hit_is_a_packet_cache_miss)
+{
+	char path[] = "/tmp/fdtool-test-hosts-XXXXXX";
+	static const char text[] = "192.0.2.7 h.example\n";
+	uint8_t imm[512];
+	struct hosts *h;
+	size_t bad = 0;
+	int fd, err = 0;
+
+	setup_with(1, 500, 3000, 0);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	h = hosts_load(path, &bad, &err);
+	unlink(path);
+	cr_assert_not_null(h, "hosts_load: %d", err);
+	resolver_set_hosts(res, h);
+
+	cr_assert_gt(ask("h.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm)), 0);
+	cr_assert_eq(stats.hosts_answers, 1);
+	cr_assert_eq(stats.packetcache_misses, 1, "a hosts-file answer is a miss, as in pdns");
+	cr_assert_gt(ask("version.bind.", DNS_TYPE_TXT, DNS_CLASS_CH, 2, 2, imm, sizeof(imm)), 0);
+	cr_assert_gt(ask("1.0.0.10.in-addr.arpa.", DNS_TYPE_PTR, DNS_CLASS_IN, 3, 3, imm,
+	    sizeof(imm)), 0);
+	cr_assert_eq(imm[3] & 0x0f, DNS_RCODE_NXDOMAIN);
+	cr_assert_eq(stats.local_answers, 2);
+	cr_assert_eq(stats.packetcache_misses, 3);
+
+	cr_assert_eq(ask("www.example.", DNS_TYPE_A, DNS_CLASS_IN, 4, 4, imm, sizeof(imm)),
+	    RESOLVER_PENDING);
+	wait_queries(0, 1, 500);
+	fake_answer(0, 0, 1, 300, 0);
+	run(50);
+	cr_assert_eq(ngot, 1);
+	cr_assert_gt(ask("www.example.", DNS_TYPE_A, DNS_CLASS_IN, 5, 5, imm, sizeof(imm)), 0);
+	cr_assert_gt(ask("h.example.", DNS_TYPE_A, DNS_CLASS_IN, 6, 6, imm, sizeof(imm)), 0);
+
+	cr_assert_eq(stats.questions, 6);
+	cr_assert_eq(stats.packetcache_hits, 1);
+	cr_assert_eq(stats.packetcache_misses, 5);
+	cr_assert_eq(stats.packetcache_hits + stats.packetcache_misses, stats.questions);
+	cr_assert_eq(buckets() + stats.packetcache_hits, stats.questions);
+	resolver_set_hosts(res, NULL);
+	hosts_free(h);
+}
+
+/* A header QUERY .. with a question count, then the rest as given. */
+static size_t
+raw(uint8_t *out, uint16_t qdcount, const void *rest, size_t restlen)
+{
+	static const uint8_t hdr[DNS_HDR_SIZE] = { 0xab, 0xcd, 0x01, 0x00 };
+
+	memcpy(out, hdr, sizeof(hdr));
+	out[4] = (uint8_t)(qdcount >> 8);
+	out[5] = (uint8_t)qdcount;
+	memcpy(out + DNS_HDR_SIZE, rest, restlen);
+	return DNS_HDR_SIZE + restlen;
+}
+
+/*
+ * pdns 4.8 counts a UDP question once the header says a query (QR clear,
+ * opcode QUERY, QDCOUNT not 0: doProcessUDPQuestion's ++qcounter), before
+ * it reads the name; a TCP one only once the whole message parsed
+ * (rec-tcp.cc).  BADVERS is a question both ways, answered as one.
+ */
+Test(resolve, what_pdns_counts_as_a_question_before_parsing_it)
+{
+	/* a label running past the end; two questions */
+	static const uint8_t badname[] = { 9, 'x', 0, 0, 1, 0, 1 };
+	static const uint8_t two[] = { 0, 0, 1, 0, 1, 0, 0, 1, 0, 1 };
+	uint8_t q[512], out[512];
+	struct client cl = { .udp_fd = -1, .received_us = loop_now_us() };
+	size_t n;
+
+	setup_with(1, 100, 300, 0);
+	n = raw(q, 1, badname, sizeof(badname));
+	cr_assert_gt(resolver_query(res, q, n, &cl, 0, out, sizeof(out)), 0);
+	cr_assert_eq(out[3] & 0x0f, DNS_RCODE_FORMERR);
+	cr_assert_eq(stats.questions, 1, "a malformed UDP query is a question in pdns");
+	cr_assert_eq(stats.packetcache_misses, 1, "... and a packet-cache miss");
+	cr_assert_eq(buckets(), 0, "... but no answer (pdns: client-parse-errors)");
+	n = raw(q, 2, two, sizeof(two));
+	cr_assert_gt(resolver_query(res, q, n, &cl, 0, out, sizeof(out)), 0);
+	cr_assert_eq(stats.questions, 2, "QDCOUNT 2 over UDP: a question");
+	n = raw(q, 0, "", 0);
+	cr_assert_gt(resolver_query(res, q, n, &cl, 0, out, sizeof(out)), 0);
+	cr_assert_eq(stats.questions, 2, "QDCOUNT 0: no question (pdns: empty-queries)");
+	q[2] |= 0x80;		/* QR: dropped, no question (pdns: ignored-packets) */
+	cr_assert_eq(resolver_query(res, q, n, &cl, 0, out, sizeof(out)), 0);
+	cr_assert_eq(stats.questions, 2);
+
+	/* over TCP only what parsed whole */
+	n = raw(q, 1, badname, sizeof(badname));
+	cr_assert_gt(resolver_query(res, q, n, &cl, 1, out, sizeof(out)), 0);
+	n = raw(q, 2, two, sizeof(two));
+	cr_assert_gt(resolver_query(res, q, n, &cl, 1, out, sizeof(out)), 0);
+	cr_assert_eq(stats.questions, 2);
+	cr_assert_eq(stats.tcp_questions, 0);
+
+	/* EDNS version 1: BADVERS, a question answered as any other */
+	n = query(q, "www.example.", DNS_TYPE_A, DNS_CLASS_IN, 9, 1, 0, 0);
+	q[n - 5] = 1;		/* the OPT's version */
+	for (int tcp = 0; tcp < 2; tcp++) {
+		cr_assert_gt(resolver_query(res, q, n, &cl, tcp, out, sizeof(out)), 0);
+		cr_assert_eq(out[3] & 0x0f, 0, "BADVERS: 16, its low bits 0 in the header");
+	}
+	cr_assert_eq(stats.questions, 4);
+	cr_assert_eq(stats.tcp_questions, 1);
+	cr_assert_eq(stats.noerror, 2, "pdns counts BADVERS in noerror-answers");
+	cr_assert_eq(buckets(), 2);
+	cr_assert_eq(stats.packetcache_misses, 4);
+	cr_assert_eq(stats.packetcache_hits + stats.packetcache_misses, stats.questions);
+}
+
+/*
+ * pdns counts all-outqueries when SyncRes::doResolveAtThisIP starts an
+ * attempt, before asyncresolve makes the socket: a query whose socket
+ * cannot be made counts too.  So here: out of descriptors.
+ */
+Test(resolve, an_outquery_whose_socket_fails_counts_as_in_pdns)
+{
+	struct rlimit rl, none = { 0, 0 };
+	uint8_t imm[512];
+	const struct upstream_set *set;
+	ssize_t n;
+
+	setup_with(1, 100, 300, 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	none.rlim_max = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+	n = ask("fd.example.", DNS_TYPE_A, DNS_CLASS_IN, 1, 1, imm, sizeof(imm));
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	run(50);
+	cr_assert(n > 0 || ngot == 1, "answered (%zd, %d)", n, ngot);
+	cr_assert_eq(fakes[0].seen + fake_read(0), 0, "nothing reached the upstream");
+	set = upstreams_get_set(resolver_upstreams(res), 0);
+	/* every attempt (the fetch may try the one server again) failed at its socket */
+	cr_assert_gt(set->srv[0].queries, 0);
+	cr_assert_eq(set->srv[0].errors, set->srv[0].queries);
+	cr_assert_eq(stats.all_outqueries, set->srv[0].queries, "all-outqueries %llu, attempts %llu",
+	    (unsigned long long)stats.all_outqueries, (unsigned long long)set->srv[0].queries);
+	cr_assert_eq(stats.tcp_outqueries, 0);
 }

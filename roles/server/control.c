@@ -193,7 +193,7 @@ server_dispatch_control_listen(struct server *s, struct ctl_listener *l)
 	gen = c->gen + 1;
 	*c = (struct ctl_conn){ .w = { c->w.kind, fd }, .proto = l->proto, .pid = pc.pid,
 		.uid = pc.uid, .gen = gen, .last_active = s->clock.ms };
-	if ((l->proto == CTL_REC && rec_io_new(c, s->epfd, s->clock.ms,
+	if ((l->proto == CTL_REC && rec_io_new(c, s->epfd, &s->clock,
 	    (uint64_t)s->cfg.control_idle_s * 1000) < 0) ||
 	    loop_watch(s->epfd, &c->w, EPOLLIN, c) < 0)
 		ctl_close(c);

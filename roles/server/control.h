@@ -56,7 +56,7 @@ void ctl_cmd_run(struct server *s, struct ctl_conn *c, const struct ctl_cmd *cmd
     struct ctl_args *a);
 
 /* control_rec.c: rec_control's protocol on one connection */
-int rec_io_new(struct ctl_conn *c, int epfd, uint64_t now, uint64_t idle_ms);
+int rec_io_new(struct ctl_conn *c, int epfd, const struct loop_clock *clock, uint64_t idle_ms);
 void rec_refuse(int fd, const char *why);
 void rec_io_free(struct ctl_conn *c);
 void rec_reply(struct ctl_conn *c, int status, uint64_t value, const char *text);

@@ -20,8 +20,6 @@
 #include "roles/server/job.h"
 #include "roles/server/prom.h"
 
-#define PROM_TEXT_MAX	(4 * 1024 * 1024)	/* far beyond any set of upstreams */
-
 static void
 cmd_ping(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 {
@@ -120,19 +118,16 @@ cmd_load_cache(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 static void
 cmd_metrics(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 {
-	size_t cap = 16384, len = 0;
-	char *text = NULL, *p;
+	size_t len;
+	char *text = prom_render_alloc(s, &len);
 
-	while (cap <= PROM_TEXT_MAX && (p = realloc(text, cap))) {
-		text = p;
-		if ((len = prom_render(s, text, cap)) > 0)
-			break;
-		cap *= 2;
-	}
-	if (len == 0) {
-		ctl_reply(c, ENOMEM, 0, "the counters do not fit in %d bytes", PROM_TEXT_MAX);
+	if (!text) {
+		int e = errno;
+		if (e == EFBIG)
+			ctl_reply(c, e, 0, "the counters do not fit in %d bytes", PROM_TEXT_MAX);
+		else
+			ctl_reply(c, e, 0, "the counters: %s", strerror(e));
 		close(a->fd);
-		free(text);
 		return;
 	}
 	s->job_text = text;
@@ -143,37 +138,59 @@ cmd_metrics(struct server *s, struct ctl_conn *c, struct ctl_args *a)
 	free(text);
 }
 
-/* NAME, or NAME$ for it and everything below: how many entries went, or -EINVAL. */
+/* A name to wipe: NAME, or NAME$ for it and everything below it. */
+struct wipe_name {
+	uint8_t wire[DNS_NAME_MAX];
+	size_t len;
+	int subtree;
+};
+
 static int
-wipe_one(struct server *s, const char *text, uint16_t qtype, size_t *gone)
+wipe_parse(const char *text, struct wipe_name *w)
 {
 	char name[FDT_TEXT_MAX];
-	uint8_t wire[DNS_NAME_MAX];
 	size_t len = strlen(text);
-	int subtree = len > 0 && text[len - 1] == '$', n;
+	int n;
 
-	snprintf(name, sizeof(name), "%.*s", (int)(len - (subtree ? 1 : 0)), text);
-	if ((n = dns_name_from_text(name, wire)) < 0)
+	w->subtree = len > 0 && text[len - 1] == '$';
+	snprintf(name, sizeof(name), "%.*s", (int)(len - (w->subtree ? 1 : 0)), text);
+	if ((n = dns_name_from_text(name, w->wire)) < 0)
 		return -EINVAL;
-	dns_name_fold(wire, (size_t)n);
-	*gone += cache_wipe_typed(s->cache, wire, (size_t)n, subtree, qtype);
+	dns_name_fold(w->wire, (size_t)n);
+	w->len = (size_t)n;
 	return 0;
 }
 
 /*
- * fdtool's cache holds whole answers, which pdns calls packets; it has no
- * record or negative cache to wipe, so those counts are 0 for rec_control.
+ * Every name is read before any is wiped: one bad name wipes nothing.
+ * fdtool's cache holds whole answers, which pdns calls packets; it has
+ * no record or negative cache, so those counts are 0 for rec_control,
+ * and a bad name is pdns's "Error: ..., nothing wiped" (status 0, as
+ * pdns answers it).
  */
 static void
 wipe(struct server *s, struct ctl_conn *c, struct ctl_args *a, int first, uint16_t qtype)
 {
+	static struct wipe_name names[CTL_MAX_ARGS];
 	size_t gone = 0;
+	int n = 0;
 
-	for (int i = first; i < a->argc; i++)
-		if (wipe_one(s, a->argv[i], qtype, &gone) < 0) {
-			ctl_reply(c, EINVAL, gone, "not a domain name: %s", a->argv[i]);
+	if (c->proto == CTL_NATIVE && a->argc <= first) {
+		ctl_reply(c, EINVAL, 0, "wipe-cache needs a name");
+		return;
+	}
+	for (int i = first; i < a->argc; i++, n++)
+		if (wipe_parse(a->argv[i], &names[n]) < 0) {
+			if (c->proto == CTL_REC)
+				ctl_reply(c, 0, 0, "Error: not a domain name: %s, nothing wiped",
+				    a->argv[i]);
+			else
+				ctl_reply(c, EINVAL, 0, "not a domain name: %s", a->argv[i]);
 			return;
 		}
+	for (int i = 0; i < n; i++)
+		gone += cache_wipe_typed(s->cache, names[i].wire, names[i].len,
+		    names[i].subtree, qtype);
 	if (c->proto == CTL_REC)
 		ctl_reply(c, 0, gone, "wiped 0 records, 0 negative records, %zu packets", gone);
 	else

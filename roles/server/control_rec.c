@@ -52,21 +52,24 @@ struct rec_io {
 	struct ctl_args args;
 	char *out;		/* the answer, framed: head, then text */
 	size_t outlen, outcap, sent;
+	int cut;		/* an answer past REC_REPLY_MAX: the rest dropped */
 	int epfd;
+	const struct loop_clock *clock;
 	uint64_t idle_ms;
 	uint64_t deadline;	/* ms: request read and answer taken by then */
 };
 
 int
-rec_io_new(struct ctl_conn *c, int epfd, uint64_t now, uint64_t idle_ms)
+rec_io_new(struct ctl_conn *c, int epfd, const struct loop_clock *clock, uint64_t idle_ms)
 {
 	struct rec_io *io = calloc(1, sizeof(*io));
 
 	if (!io)
 		return -ENOMEM;
 	io->epfd = epfd;
+	io->clock = clock;
 	io->idle_ms = idle_ms;
-	io->deadline = now + idle_ms;
+	io->deadline = clock->ms + idle_ms;
 	io->outlen = REC_HEAD_LEN;
 	c->rec = io;
 	return 0;
@@ -90,21 +93,21 @@ rec_deadline(const struct ctl_conn *c)
 	return c->rec ? c->rec->deadline : UINT64_MAX;
 }
 
-/* Room for n more bytes of answer; 0, or -ENOSPC past REC_REPLY_MAX. */
+/* Room for n more bytes of answer; 0, or -ENOSPC past limit. */
 static int
-out_reserve(struct rec_io *io, size_t n)
+out_reserve(struct rec_io *io, size_t n, size_t limit)
 {
 	size_t cap = io->outcap ? io->outcap : 4096;
 	char *p;
 
 	if (io->outlen + n <= io->outcap)
 		return 0;
-	if (io->outlen + n > REC_REPLY_MAX)
+	if (io->outlen + n > limit)
 		return -ENOSPC;
 	while (cap < io->outlen + n)
 		cap *= 2;
-	if (cap > REC_REPLY_MAX)
-		cap = REC_REPLY_MAX;
+	if (cap > limit)
+		cap = limit;
 	if (!(p = realloc(io->out, cap)))
 		return -ENOMEM;
 	io->out = p;
@@ -113,26 +116,30 @@ out_reserve(struct rec_io *io, size_t n)
 }
 
 /*
- * A line more of the answer.  Past REC_REPLY_MAX the rest is cut: 1 MiB
- * is far more than every counter of the most upstreams we take.
+ * More of the answer, formatted in place (a line of any length stays
+ * whole).  Past REC_REPLY_MAX the rest is dropped, not holed, and the
+ * answer ends saying so: 1 MiB is far more than every counter of the
+ * most upstreams we take.
  */
 void
 rec_vappend(struct ctl_conn *c, const char *fmt, va_list ap)
 {
 	struct rec_io *io = c->rec;
-	char line[2048];
+	va_list aq;
 	int n;
 
-	if (!io || io->state == REC_WRITING)
+	if (!io || io->state == REC_WRITING || io->cut)
 		return;
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	if (out_reserve(io, (size_t)n) < 0)
+	if (out_reserve(io, (size_t)n + 1, REC_REPLY_MAX) < 0) {
+		io->cut = 1;
 		return;
-	memcpy(io->out + io->outlen, line, (size_t)n);
+	}
+	vsnprintf(io->out + io->outlen, (size_t)n + 1, fmt, ap);
 	io->outlen += (size_t)n;
 }
 
@@ -190,7 +197,15 @@ rec_reply(struct ctl_conn *c, int status, uint64_t value, const char *text)
 		rec_append(c, "dumped %llu records\n", (unsigned long long)value);
 	else if (len)
 		rec_append(c, "%s%s", text, text[len - 1] == '\n' ? "" : "\n");
-	if (out_reserve(io, 0) < 0) {	/* nothing appended: room for the head alone */
+	if (io->cut) {
+		static const char cut[] = "(the rest is cut: the answer passed 1 MiB)\n";
+		if (out_reserve(io, sizeof(cut), REC_REPLY_MAX + sizeof(cut)) == 0) {
+			memcpy(io->out + io->outlen, cut, sizeof(cut) - 1);
+			io->outlen += sizeof(cut) - 1;
+		}
+		st = 1;
+	}
+	if (out_reserve(io, 0, REC_REPLY_MAX + 64) < 0) {	/* nothing appended: the head */
 		ctl_close(c);
 		return;
 	}
@@ -198,7 +213,7 @@ rec_reply(struct ctl_conn *c, int status, uint64_t value, const char *text)
 	memcpy(io->out, &st, sizeof(st));
 	memcpy(io->out + sizeof(st), &len, sizeof(len));
 	io->state = REC_WRITING;
-	io->deadline = c->last_active + io->idle_ms;
+	io->deadline = io->clock->ms + io->idle_ms;	/* to take it, from now */
 	rec_flush(c);
 }
 
@@ -330,8 +345,8 @@ stage_done(struct server *s, struct ctl_conn *c, int fd)
 
 /*
  * Read the request as far as it has come.  A busy client (its dump runs)
- * has nothing more to say: its leaving is noticed here, and anything it
- * sends drops it.
+ * has nothing more to say: its hanging up is noticed here (and ends the
+ * dump), and anything it sends drops it.
  */
 void
 server_dispatch_rec_control(struct server *s, struct ctl_conn *c, uint32_t events)
@@ -343,6 +358,10 @@ server_dispatch_rec_control(struct server *s, struct ctl_conn *c, uint32_t event
 	if (io->state == REC_WRITING) {
 		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			rec_flush(c);
+		return;
+	}
+	if (io->state == REC_BUSY && (events & (EPOLLHUP | EPOLLERR))) {
+		ctl_close(c);	/* gone both ways: its job ends with it */
 		return;
 	}
 	while (c->w.fd >= 0 && c->rec && io->state != REC_WRITING) {
@@ -358,8 +377,16 @@ server_dispatch_rec_control(struct server *s, struct ctl_conn *c, uint32_t event
 		r = fdpass_recv(c->w.fd, dst, n, fds, 1, &nfds, MSG_DONTWAIT);
 		if (r == -EAGAIN || r == -EINTR)
 			return;
+		if (r == 0 && io->state == REC_BUSY) {
+			/* only its sending side shut (socat does that): its
+			 * dump goes on, and only a hang-up (EPOLLHUP) or a
+			 * failed answer says it has gone */
+			struct epoll_event ev = { .events = 0, .data.ptr = c };
+			epoll_ctl(io->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
+			return;
+		}
 		if (r == 0) {
-			ctl_close(c);	/* gone; a job of its own ends with it */
+			ctl_close(c);
 			return;
 		}
 		if (r < 0 || io->state == REC_BUSY || (nfds > 0) != (io->state == REC_FD)) {

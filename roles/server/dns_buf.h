@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/be.h"
+
 struct wbuf {
 	uint8_t *p;
 	size_t cap;
@@ -50,25 +52,6 @@ static inline size_t
 wbuf_done(const struct wbuf *w)
 {
 	return w->full ? 0 : w->len;
-}
-
-static inline void
-set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline uint16_t
-peek16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-peek32(const uint8_t *p)
-{
-	return (uint32_t)peek16(p) << 16 | peek16(p + 2);
 }
 
 /* RFC 2181 8: a TTL with the top bit set is read as zero. */

@@ -192,7 +192,7 @@ put_rr_anew(struct wbuf *w, struct compressor *cz, const uint8_t *pkt, size_t le
 		return -ENOSPC;
 	if (w->len - rd > UINT16_MAX)
 		return -EBADMSG;
-	set16(w->p + rdlen_at, (uint16_t)(w->len - rd));
+	be_put16(w->p + rdlen_at, (uint16_t)(w->len - rd));
 	return 0;
 }
 
@@ -213,14 +213,14 @@ rewrite(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int strip)
 	size_t namelen;
 	int r;
 
-	if (len < DNS_HDR_SIZE || len > DNS_MSG_MAX || peek16(pkt + 4) != 1)
+	if (len < DNS_HDR_SIZE || len > DNS_MSG_MAX || be_get16(pkt + 4) != 1)
 		return -EBADMSG;
 	namelen = dns_plain_name_len(pkt + DNS_HDR_SIZE, len - DNS_HDR_SIZE);
 	if (namelen == 0 || DNS_HDR_SIZE + namelen + 4 > len)
 		return -EBADMSG;
 	for (int s = 0; s < 3; s++)
-		count[s] = peek16(pkt + 6 + 2 * s);
-	qtype = peek16(pkt + DNS_HDR_SIZE + namelen);
+		count[s] = be_get16(pkt + 6 + 2 * s);
+	qtype = be_get16(pkt + DNS_HDR_SIZE + namelen);
 
 	cz.n = 0;
 	put_bytes(&w, pkt, DNS_HDR_SIZE);
@@ -242,7 +242,7 @@ rewrite(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int strip)
 	if (w.full || w.len > DNS_MSG_MAX)
 		return -ENOSPC;
 	for (int s = 0; s < 3; s++)
-		set16(out + 6 + 2 * s, kept[s]);
+		be_put16(out + 6 + 2 * s, kept[s]);
 	return (int)w.len;
 }
 

@@ -152,22 +152,22 @@ dns_template_finish(uint8_t *pkt, size_t len, struct dns_template_info *info)
 	end = c.pos;			/* trailing bytes are not part of the template */
 	if (have_opt && opt_last) {
 		end = opt_start;
-		set16(pkt + 10, (uint16_t)(ar - 1));
+		be_put16(pkt + 10, (uint16_t)(ar - 1));
 	} else if (have_opt) {
 		end = ar_start;
 		info->nttl = ar_nttl;
 		dnssec_ar = 0;
-		set16(pkt + 10, 0);
+		be_put16(pkt + 10, 0);
 	}
 
 	flags &= (uint16_t)~DNS_F_AA;
-	set16(pkt + 2, flags);
+	be_put16(pkt + 2, flags);
 	info->ad = (flags & DNS_F_AD) != 0;
 	info->dnssec = dnssec || dnssec_ar;
 	info->rcode = flags & DNS_F_RCODE;
 	if (ext_rcode) {
 		info->rcode = DNS_RCODE_SERVFAIL;
-		set16(pkt + 2, (uint16_t)((flags & ~DNS_F_RCODE) | DNS_RCODE_SERVFAIL));
+		be_put16(pkt + 2, (uint16_t)((flags & ~DNS_F_RCODE) | DNS_RCODE_SERVFAIL));
 	}
 	info->truncated = (flags & DNS_F_TC) != 0;
 	info->negative = info->rcode == DNS_RCODE_NXDOMAIN ||
@@ -192,9 +192,9 @@ dns_clamp_ttls(uint8_t *tmpl, const struct dns_template_info *info, uint32_t max
 	for (size_t i = 0; i < info->nttl; i++) {
 		uint8_t *p = tmpl + info->ttl_off[i];
 
-		if (ttl_value(peek32(p)) > max_ttl) {
-			set16(p, (uint16_t)(max_ttl >> 16));
-			set16(p + 2, (uint16_t)max_ttl);
+		if (ttl_value(be_get32(p)) > max_ttl) {
+			be_put16(p, (uint16_t)(max_ttl >> 16));
+			be_put16(p + 2, (uint16_t)max_ttl);
 		}
 	}
 }
@@ -234,7 +234,7 @@ dns_render(uint8_t *out, size_t cap, const struct dns_tmpl *t,
 	enum dns_ede ede = q->edns ? o->ede : DNS_EDE_NONE;
 	uint16_t flags, ar;
 
-	if (tmpl == NULL || tlen < DNS_HDR_SIZE || peek16(tmpl + 4) != 1 ||
+	if (tmpl == NULL || tlen < DNS_HDR_SIZE || be_get16(tmpl + 4) != 1 ||
 	    (t->nttl > 0 && t->ttl_off == NULL))
 		return 0;
 	namelen = dns_plain_name_len(tmpl + DNS_HDR_SIZE, tlen - DNS_HDR_SIZE);
@@ -244,8 +244,8 @@ dns_render(uint8_t *out, size_t cap, const struct dns_tmpl *t,
 	    !dns_name_equal(tmpl + DNS_HDR_SIZE, namelen, q->q.name, q->q.namelen) ||
 	    !ttl_offsets_ok(t->ttl_off, t->nttl, qend, tlen))
 		return 0;
-	flags = render_flags(peek16(tmpl + 2), q);
-	ar = peek16(tmpl + 10);
+	flags = render_flags(be_get16(tmpl + 2), q);
+	ar = be_get16(tmpl + 10);
 	full = tlen + (q->edns ? DNS_OPT_SIZE + dns_ede_size(ede) : 0);
 
 	if (full > o->max_size || (q->edns && ar == UINT16_MAX)) {
@@ -262,21 +262,21 @@ dns_render(uint8_t *out, size_t cap, const struct dns_tmpl *t,
 		dns_put_opt(&w, 0, q->edns_do, ede);
 	if (w.full)
 		return 0;
-	set16(out, q->id);
-	set16(out + 2, flags);
+	be_put16(out, q->id);
+	be_put16(out + 2, flags);
 	if (q->edns)
-		set16(out + 10, (uint16_t)(ar + 1));
+		be_put16(out + 10, (uint16_t)(ar + 1));
 	memcpy(out + DNS_HDR_SIZE, q->q.name, namelen);
 	for (size_t i = 0; i < t->nttl; i++) {
 		uint8_t *p = out + t->ttl_off[i];
-		uint32_t ttl = ttl_value(peek32(p));
+		uint32_t ttl = ttl_value(be_get32(p));
 
 		if (o->stale_ttl)
 			ttl = o->stale_ttl;
 		else
 			ttl = ttl > o->elapsed ? ttl - o->elapsed : 0;
-		set16(p, (uint16_t)(ttl >> 16));
-		set16(p + 2, (uint16_t)ttl);
+		be_put16(p, (uint16_t)(ttl >> 16));
+		be_put16(p + 2, (uint16_t)ttl);
 	}
 	return w.len;
 }

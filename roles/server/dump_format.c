@@ -147,10 +147,10 @@ put_field(struct wbuf *o, char kind, const uint8_t *p, size_t n)
 			o->full = 1;	/* cannot happen with a 46-byte buffer */
 		break;
 	case '2':
-		put_uint(o, peek16(p));
+		put_uint(o, be_get16(p));
 		break;
 	case '4':
-		put_uint(o, peek32(p));
+		put_uint(o, be_get32(p));
 		break;
 	default:
 		put_charstr(o, p + 1, n - 1);

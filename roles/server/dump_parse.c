@@ -52,11 +52,11 @@ parse_record(struct dump_parser *p, struct dump_line *l)
 	rr = p->cur.tmpl + p->len;
 	memcpy(rr, wire, wlen);
 	rr += wlen;
-	set16(rr, type);
-	set16(rr + 2, rclass);
-	set16(rr + 4, (uint16_t)(ttl >> 16));
-	set16(rr + 6, (uint16_t)ttl);
-	set16(rr + 8, (uint16_t)(o.len - rd));
+	be_put16(rr, type);
+	be_put16(rr + 2, rclass);
+	be_put16(rr + 4, (uint16_t)(ttl >> 16));
+	be_put16(rr + 6, (uint16_t)ttl);
+	be_put16(rr + 8, (uint16_t)(o.len - rd));
 	p->len = o.len;
 	return 0;
 }
@@ -133,9 +133,9 @@ complete(struct dump_parser *p, struct dump_entry *out)
 	p->cur_bad = 0;
 	if (!ok)
 		return 0;
-	set16(p->cur.tmpl + 6, p->counts[0]);
-	set16(p->cur.tmpl + 8, p->counts[1]);
-	set16(p->cur.tmpl + 10, p->counts[2]);
+	be_put16(p->cur.tmpl + 6, p->counts[0]);
+	be_put16(p->cur.tmpl + 8, p->counts[1]);
+	be_put16(p->cur.tmpl + 10, p->counts[2]);
 	if ((n = dns_make_template(p->cur.tmpl, p->len, out->tmpl, sizeof(out->tmpl),
 	    &out->info)) < 0) {
 		p->malformed++;
@@ -278,7 +278,7 @@ dump_load_answer(const uint8_t *in, size_t len, int negative, uint32_t max_ttl,
 	dns_name_fold(name, (size_t)nl);
 	memcpy(l->key.name, name, (size_t)nl);
 	l->key.namelen = (uint8_t)nl;
-	l->key.cd = (peek16(tmpl + 2) & DNS_F_CD) != 0;
+	l->key.cd = (be_get16(tmpl + 2) & DNS_F_CD) != 0;
 	l->answer.full = (struct dns_tmpl){ tmpl, (size_t)tlen, l->info.ttl_off, l->info.nttl };
 	l->answer.rcode = l->info.rcode;
 	l->answer.negative = negative != 0;

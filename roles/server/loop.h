@@ -51,18 +51,20 @@ int loop_watch(int epfd, struct watched *w, uint32_t events, void *ptr);
  * the levels computed when asked).  Where PowerDNS Recursor 4.8 has a
  * counter that means the same, it has pdns's name and meaning
  * (docs/metrics.md); the rest keep fdtool's own names.  A "question" is a
- * query from an allowed client that parsed: it ends as exactly one of a
- * packet-cache hit or one answers* bucket, as in pdns.
+ * query from an allowed client that pdns would count: over UDP once its
+ * header says QUERY with a question, over TCP once it parsed.  It is a
+ * packet-cache hit or a miss; unless malformed, it ends as exactly one of
+ * a packet-cache hit or one answers* bucket, as in pdns.
  */
 #define SERVER_COUNTERS(X)						\
 	X(questions, "questions",					\
-	    "Client queries that parsed, UDP and TCP (not refused clients)") \
+	    "Client questions, UDP and TCP (not refused clients)")	\
 	X(tcp_questions, "tcp-questions",				\
-	    "Client queries that parsed, over TCP")			\
+	    "Client questions over TCP")				\
 	X(packetcache_hits, "packetcache-hits",				\
 	    "Questions answered from the answer (packet) cache")	\
 	X(packetcache_misses, "packetcache-misses",			\
-	    "Answer (packet) cache lookups that found nothing")		\
+	    "Questions not answered from the answer (packet) cache")	\
 	X(noerror, "noerror-answers", "Questions answered NOERROR")	\
 	X(nxdomain, "nxdomain-answers", "Questions answered NXDOMAIN")	\
 	X(servfail, "servfail-answers", "Questions answered SERVFAIL")	\
@@ -81,9 +83,9 @@ int loop_watch(int epfd, struct watched *w, uint32_t events, void *ptr);
 	X(answer_count, "answer-latency-count",				\
 	    "Questions counted in the answers* buckets")		\
 	X(all_outqueries, "all-outqueries",				\
-	    "Queries sent to upstreams, UDP and TCP")			\
+	    "Queries to upstreams, UDP and TCP, failed sends included")	\
 	X(tcp_outqueries, "tcp-outqueries",				\
-	    "Queries sent to upstreams over TCP (after TC)")		\
+	    "Queries to upstreams over TCP (after TC)")		\
 	X(outgoing_timeouts, "outgoing-timeouts",			\
 	    "Upstream queries unanswered within --upstream-timeout")	\
 	X(server_parse_errors, "server-parse-errors",			\

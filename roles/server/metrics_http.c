@@ -23,8 +23,7 @@
 
 #define LISTEN_PAUSE_MS		1000
 #define ANSWERS_PER_WAKEUP	4	/* then the others get their turn */
-#define OUT_HEAD_ROOM		256	/* the answer's head goes before its body */
-#define OUT_FIRST		(16 * 1024)
+#define HEAD_OUT_MAX		256	/* an answer's head */
 
 struct mconn {
 	struct watched w;	/* K_METRICS_CLIENT; fd -1 when free */
@@ -33,8 +32,8 @@ struct mconn {
 	int closing;		/* the answer being written is the last */
 	int linger;		/* it was: reading what follows, until EOF */
 	int eof;		/* the client sent all it will */
-	char *out;		/* OUT_HEAD_ROOM, then the body */
-	size_t outcap, outoff, outlen;
+	char *out;		/* the answer being written: head, then body */
+	size_t outoff, outlen;
 	size_t inlen;
 	size_t scanned;		/* bytes of in[] known to hold no end of head */
 	char in[METRICS_HTTP_HEAD_MAX];
@@ -57,6 +56,7 @@ struct request {
 	int status;		/* what to answer: 200, or an error */
 	int head_only;		/* HEAD */
 	int close;		/* the last one on this connection */
+	int http10;		/* so keeping it open must be said */
 };
 
 /* What the head says, as it is read. */
@@ -77,7 +77,7 @@ conn_close(struct metrics_http *m, struct mconn *c)
 	c->w.fd = -1;
 	free(c->out);
 	c->out = NULL;
-	c->outcap = c->outoff = c->outlen = c->inlen = c->scanned = 0;
+	c->outoff = c->outlen = c->inlen = c->scanned = 0;
 	c->closing = c->linger = c->eof = 0;
 	c->events = 0;
 	m->nconns--;
@@ -277,6 +277,7 @@ parse_request(const char *p, size_t len, struct request *rq)
 	/* after a 400 the framing is unsure, after a body (unread) it is lost */
 	rq->close = rq->status == 400 || rq->status == 505 || hd.body || hd.conn_close ||
 	    (!hd.http11 && !hd.keep_alive);
+	rq->http10 = !hd.http11;
 }
 
 /* The end of the head in c->in (just past its empty line), or 0. */
@@ -313,48 +314,27 @@ reason(int status)
 	}
 }
 
-/* The body of a 200: rendered behind the head's room, the buffer doubled as needed. */
-static size_t
-render_body(struct metrics_http *m, struct mconn *c)
-{
-	for (;;) {
-		size_t n = m->render(m->arg, c->out + OUT_HEAD_ROOM, c->outcap - OUT_HEAD_ROOM);
-		size_t cap = 2 * (c->outcap - OUT_HEAD_ROOM);
-		char *p;
-
-		if (n > 0)
-			return n;
-		if (cap > METRICS_HTTP_BODY_MAX || !(p = realloc(c->out, OUT_HEAD_ROOM + cap)))
-			return 0;
-		c->out = p;
-		c->outcap = OUT_HEAD_ROOM + cap;
-	}
-}
-
 /*
- * The answer, head and body, into c->out: the body first, behind
- * OUT_HEAD_ROOM bytes, and the head written right before it, so neither
- * is moved.  -ENOMEM if there is no buffer at all.
+ * The answer, head and body, into c->out.  Connection: close when it is
+ * the last; keep-alive when an HTTP/1.0 one stays open (RFC 9112 9.3:
+ * else a 1.0 client reads until we close).  -ENOMEM if there is no
+ * buffer at all.
  */
 static int
 answer(struct metrics_http *m, struct mconn *c, struct request *rq)
 {
-	char head[OUT_HEAD_ROOM], date[64];
-	size_t body = 0;
+	char head[HEAD_OUT_MAX], date[64], err[64];
+	char *body = NULL;
+	size_t blen = 0, len;
 	struct tm tm;
 	time_t now = time(NULL);
 	int h;
 
-	if (!c->out) {
-		if (!(c->out = malloc(OUT_HEAD_ROOM + OUT_FIRST)))
-			return -ENOMEM;
-		c->outcap = OUT_HEAD_ROOM + OUT_FIRST;
-	}
-	if (rq->status == 200 && (body = render_body(m, c)) == 0)
+	if (rq->status == 200 && !(body = m->render(m->arg, &blen)))
 		rq->status = 500;
 	if (rq->status != 200)
-		body = (size_t)snprintf(c->out + OUT_HEAD_ROOM, c->outcap - OUT_HEAD_ROOM,
-		    "%d %s\n", rq->status, reason(rq->status));
+		blen = (size_t)snprintf(err, sizeof(err), "%d %s\n", rq->status,
+		    reason(rq->status));
 	/* RFC 9110 6.6.1: an origin server with a clock sends Date (the C locale's names) */
 	date[0] = '\0';
 	if (gmtime_r(&now, &tm))
@@ -363,13 +343,25 @@ answer(struct metrics_http *m, struct mconn *c, struct request *rq)
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
 	    rq->status, reason(rq->status), date, rq->status == 200 ?
 	    "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
-	    body, rq->status == 405 ? "Allow: GET, HEAD\r\n" : "",
-	    rq->close ? "Connection: close\r\n" : "");
-	if (h < 0 || (size_t)h >= sizeof(head))
+	    blen, rq->status == 405 ? "Allow: GET, HEAD\r\n" : "",
+	    rq->close ? "Connection: close\r\n" :
+	    rq->http10 ? "Connection: keep-alive\r\n" : "");
+	if (h < 0 || (size_t)h >= sizeof(head)) {
+		free(body);
 		return -EOVERFLOW;	/* cannot happen: the head is ours */
-	memcpy(c->out + OUT_HEAD_ROOM - (size_t)h, head, (size_t)h);
-	c->outoff = OUT_HEAD_ROOM - (size_t)h;
-	c->outlen = OUT_HEAD_ROOM + (rq->head_only ? 0 : body);
+	}
+	len = (size_t)h + (rq->head_only ? 0 : blen);
+	free(c->out);
+	if (!(c->out = malloc(len))) {
+		free(body);
+		return -ENOMEM;
+	}
+	memcpy(c->out, head, (size_t)h);
+	if (!rq->head_only)
+		memcpy(c->out + h, body ? body : err, blen);
+	free(body);
+	c->outoff = 0;
+	c->outlen = len;
 	c->closing = rq->close;
 	m->stats.requests++;
 	if (rq->status >= 400)
@@ -424,9 +416,29 @@ conn_flush(struct metrics_http *m, struct mconn *c)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		c->outoff += (size_t)n;
 	}
+	free(c->out);
+	c->out = NULL;
 	c->outoff = c->outlen = 0;
 	c->since = m->clock->ms;	/* a whole answer: the next request's time starts */
 	return 0;
+}
+
+/*
+ * Read and drop what is waiting, up to METRICS_HTTP_DRAIN_MAX: shutting
+ * our side does not stop a TCP peer sending, so a fast one must not keep
+ * the loop here.  The last recv's result (> 0 when the cap stopped it).
+ */
+static ssize_t
+drain(int fd)
+{
+	char sink[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	do
+		n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+	while (n > 0 && (total += (size_t)n) < METRICS_HTTP_DRAIN_MAX);
+	return n;
 }
 
 /*
@@ -438,7 +450,6 @@ conn_flush(struct metrics_http *m, struct mconn *c)
 static void
 conn_linger(struct metrics_http *m, struct mconn *c)
 {
-	char sink[4096];
 	ssize_t n;
 
 	if (!c->linger) {
@@ -449,9 +460,9 @@ conn_linger(struct metrics_http *m, struct mconn *c)
 			return;
 		}
 	}
-	while ((n = recv(c->w.fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
-		;
-	if ((n < 0 && (errno == EAGAIN || errno == EINTR) && !c->eof) &&
+	n = drain(c->w.fd);
+	/* more to read (level-triggered: we are back after the others), or none yet */
+	if ((n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) && !c->eof &&
 	    conn_want(m, c, EPOLLIN) == 0)
 		return;
 	conn_close(m, c);
@@ -539,8 +550,9 @@ listen_pause(struct metrics_http *m, struct watched *w)
 
 /*
  * Over the cap: accepted (so it does not wait in the backlog) and told
- * why, best effort, then closed.  What it sent already is read first:
- * closing with unread bytes would reset the connection over the 503.
+ * why, best effort, then closed.  What it sent already is read first
+ * (up to METRICS_HTTP_DRAIN_MAX): closing with unread bytes would reset
+ * the connection over the 503.
  */
 static void
 refuse(struct metrics_http *m, int fd)
@@ -548,10 +560,7 @@ refuse(struct metrics_http *m, int fd)
 	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\n"
 	    "Connection: close\r\n\r\n503 Service Unavailable\n";
-	char sink[1024];
-
-	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-		;
+	drain(fd);	/* past its cap, the close resets: the 503 may be lost */
 	send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 	m->stats.refused++;

@@ -17,13 +17,13 @@
 #define METRICS_HTTP_HEAD_MAX	8192		/* a longer request head: 431, closed */
 #define METRICS_HTTP_IDLE_MS	10000		/* per request: read, answered, written */
 #define METRICS_HTTP_LINGER_MS	2000		/* reading what follows a last answer */
-#define METRICS_HTTP_BODY_MAX	(4u << 20)	/* a larger rendering is a 500 */
+#define METRICS_HTTP_DRAIN_MAX	(64 * 1024)	/* bytes thrown away per wake-up */
 
 /*
- * The body: written into buf (at most cap bytes), returning its length,
- * or 0 if it did not fit, and then it is asked again with twice the room.
+ * The body of a 200, malloc'd (metrics_http frees it), its length in
+ * *len; NULL makes the answer a 500.
  */
-typedef size_t (*metrics_render_fn)(void *arg, char *buf, size_t cap);
+typedef char *(*metrics_render_fn)(void *arg, size_t *len);
 
 struct metrics_http_stats {
 	uint64_t requests;	/* answered, whatever the status */

@@ -8,8 +8,10 @@
  */
 #include "roles/server/prom.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "roles/server/dns_buf.h"
@@ -18,6 +20,7 @@
 #define PREFIX		"fdtool_"
 #define NAME_MAX_LEN	128	/* longer names are cut: they are ours, none is */
 #define MAX_FIELDS	32	/* per-upstream fields; more are not rendered */
+#define TEXT_FIRST	(16 * 1024)	/* the first buffer; doubled until it fits */
 
 /*
  * pdns's latency buckets: non-cumulative counts of answers in 0-1 ms,
@@ -216,7 +219,8 @@ put_upstream_family(const struct server *s, struct wbuf *w, size_t first,
 	}
 }
 
-size_t
+/* The text into buf[0..cap): its length, or 0 if it did not fit. */
+static size_t
 prom_render(const struct server *s, char *buf, size_t cap)
 {
 	struct wbuf w = { .p = (uint8_t *)buf, .cap = cap };
@@ -253,4 +257,24 @@ prom_render(const struct server *s, char *buf, size_t cap)
 		put_str(&w, "\n");
 	}
 	return wbuf_done(&w);
+}
+
+char *
+prom_render_alloc(const struct server *s, size_t *len)
+{
+	char *text = NULL, *p;
+
+	for (size_t cap = TEXT_FIRST; cap <= PROM_TEXT_MAX; cap *= 2) {
+		if (!(p = realloc(text, cap))) {
+			free(text);
+			errno = ENOMEM;
+			return NULL;
+		}
+		text = p;
+		if ((*len = prom_render(s, text, cap)) > 0)
+			return text;
+	}
+	free(text);
+	errno = EFBIG;
+	return NULL;
 }

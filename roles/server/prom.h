@@ -7,14 +7,18 @@
 
 #include <stddef.h>
 
+#define PROM_TEXT_MAX	(4 * 1024 * 1024)	/* far beyond any set of upstreams */
+
 struct server;
 
 /*
- * The text into buf[0..cap): its length, or 0 if it did not fit (buf
- * then holds a part of it: ask again with more room).  It only reads the
- * counters and writes buf -- no allocation, no log, no descriptor -- so a
- * forked child may call it as well as the loop.
+ * The text, malloc'd (the caller frees it), its length in *len; NULL with
+ * errno ENOMEM, or EFBIG past PROM_TEXT_MAX.  It must run in the loop: the
+ * CPU time (getrusage) and memory (the server's /proc/self/statm
+ * descriptor) it reads are the process's own, which in a forked child are
+ * the child's or gone.  So `fdtool control metrics` renders here, before
+ * its fork, and the writer job only writes the text.
  */
-size_t prom_render(const struct server *s, char *buf, size_t cap);
+char *prom_render_alloc(const struct server *s, size_t *len);
 
 #endif

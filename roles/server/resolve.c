@@ -429,8 +429,27 @@ answer_question(struct resolver *r, const struct dns_query *q, const struct clie
 		*hit = 1;
 		return (ssize_t)render_entry(r, e, q, tcp, 0, out, cap);
 	}
-	r->stats->packetcache_misses++;
 	return ask_upstream(r, q, set, cl, tcp, out, cap);
+}
+
+/*
+ * Whether a query that did not parse is still one of pdns's questions
+ * (pdns 4.8: pdns_recursor.cc handleNewUDPQuestion() and
+ * doProcessUDPQuestion(), rec-tcp.cc handleRunningTCPQuestion()).  Over
+ * UDP pdns counts one as soon as its header says a query (QR clear,
+ * opcode QUERY, QDCOUNT not 0), before it reads the question: a
+ * malformed one is a question and a packet-cache miss, then a parse
+ * error.  Over TCP it counts only a message that parsed whole, as
+ * BADVERS's does (its version is read later).  Cold: malformed queries.
+ */
+static int
+malformed_is_question(const uint8_t *pkt, size_t len, int tcp, int err)
+{
+	if (err == -EPROTONOSUPPORT)
+		return 1;
+	if (tcp || err != -EBADMSG || len < DNS_HDR_SIZE)
+		return 0;
+	return (pkt[4] | pkt[5]) != 0;	/* -EBADMSG: QR clear, opcode QUERY already */
 }
 
 ssize_t
@@ -439,31 +458,46 @@ resolver_query(struct resolver *r, const uint8_t *pkt, size_t len,
 {
 	struct dns_query q;
 	ssize_t n;
-	int hit = 0;
+	int hit = 0, err = dns_parse_query(pkt, len, &q);
 
-	switch (dns_parse_query(pkt, len, &q)) {
-	case 0:
-		break;
-	case -EINVAL:
-		r->stats->dropped++;
-		return 0;
-	case -ENOTSUP:
-		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP, DNS_EDE_NONE);
-	case -EPROTONOSUPPORT:
-		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_BADVERS, DNS_EDE_NONE);
-	default:
-		return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_FORMERR, DNS_EDE_NONE);
+	if (err != 0) {
+		if (malformed_is_question(pkt, len, tcp, err)) {
+			r->stats->questions++;	/* only over UDP, or BADVERS */
+			if (tcp)
+				r->stats->tcp_questions++;
+			r->stats->packetcache_misses++;
+		}
+		switch (err) {
+		case -EINVAL:
+			r->stats->dropped++;
+			return 0;
+		case -ENOTSUP:
+			return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_NOTIMP,
+			    DNS_EDE_NONE);
+		case -EPROTONOSUPPORT:
+			/* pdns answers it as it answers any question: in answers*,
+			 * and as NOERROR (BADVERS's low bits in the header are 0) */
+			n = (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_BADVERS,
+			    DNS_EDE_NONE);
+			count_answer(r, cl, loop_now_us(), out, (size_t)n);
+			return n;
+		default:
+			return (ssize_t)dns_build_error(out, cap, &q, DNS_RCODE_FORMERR,
+			    DNS_EDE_NONE);
+		}
 	}
-	/* only what parsed is a question, as in pdns (its parse errors are apart) */
 	r->stats->questions++;
 	if (tcp)
 		r->stats->tcp_questions++;
 	n = answer_question(r, &q, cl, tcp, out, cap, &hit);
-	if (n == RESOLVER_PENDING)
-		return n;
-	if (hit)
+	/* pdns looks in its packet cache before anything else: what it does
+	 * not find there is a miss, whatever answers it then */
+	if (hit) {
 		count_hit(r, out, (size_t)n);
-	else
+		return n;
+	}
+	r->stats->packetcache_misses++;
+	if (n != RESOLVER_PENDING)
 		count_answer(r, cl, loop_now_us(), out, (size_t)n);
 	return n;
 }

@@ -388,10 +388,10 @@ server_dispatch_creator(struct server *s, struct watched *w)
 }
 
 /* GET /metrics: the counters as Prometheus text (metrics_http knows no server). */
-static size_t
-metrics_render(void *arg, char *buf, size_t cap)
+static char *
+metrics_render(void *arg, size_t *len)
 {
-	return prom_render(arg, buf, cap);
+	return prom_render_alloc(arg, len);
 }
 
 static int

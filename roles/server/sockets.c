@@ -25,6 +25,7 @@
 #include "common/sockbind.h"
 #include "common/unixsock.h"
 #include "roles/server/child.h"
+#include "roles/server/creator_child.h"
 #include "roles/server/server.h"
 
 #define CREATOR_TIMEOUT_MS	5000
@@ -262,14 +263,8 @@ spawn_creator(struct server *s, const char *user)
 		close(sv[1]);
 		return pid;
 	}
-	if (pid == 0) {
-		int fd = sv[1];
-		/* only the channel, at 3, and stdio; 3 must survive the exec */
-		if (child_keep(&fd, 1) < 0 || fcntl(3, F_SETFD, 0) != 0)
-			_exit(127);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
+	if (pid == 0)
+		creator_exec_child(sv[1], argv);
 	close(sv[1]);
 	s->creator = (struct watched){ .kind = K_CREATOR, .fd = sv[0] };
 	log_info("spawned creator, pid %d", (int)pid);

@@ -93,7 +93,6 @@ attempt_send_udp(struct upstreams *u, struct attempt *a, const struct upstream *
 		return r;
 	if (send(a->w.fd, q, n, MSG_DONTWAIT) != (ssize_t)n)
 		return -errno;
-	u->stats->all_outqueries++;
 	return 0;
 }
 
@@ -117,7 +116,8 @@ attempt_to_tcp(struct upstreams *u, struct attempt *a, const struct upstream *sv
 	a->tcplen = n + 2;
 	a->tcpdone = 0;
 	a->tcp_writing = 1;
-	/* pdns counts the TCP retry in all-outqueries too */
+	/* pdns counts the TCP retry in all-outqueries too, before its
+	 * connect (SyncRes::doResolveAtThisIP), so one that fails counts */
 	u->stats->all_outqueries++;
 	u->stats->tcp_outqueries++;
 	return attempt_socket(u, a, sv, SOCK_STREAM);
@@ -161,6 +161,9 @@ attempt_start(struct upstreams *u, struct fetch *f, int srv, int probe, uint64_t
 	a->state = A_OPEN;
 	f->tried |= 1u << srv;
 	sv->queries++;
+	/* as pdns 4.8 (SyncRes::doResolveAtThisIP): counted before the
+	 * socket is made, so one that fails (EMFILE, no route) counts too */
+	u->stats->all_outqueries++;
 	if (probe)
 		sv->probing = 1;
 	else

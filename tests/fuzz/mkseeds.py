@@ -4,8 +4,9 @@ anywhere; existing seed-* files are replaced, other corpus files kept).
 The seeds are hand-built but real: creator and control records, the
 endpoint and address forms of the man pages, hosts and resolv.conf files,
 client queries, upstream answers as resolvers send them (compressed, with
-OPT, DNSSEC records, referrals, negative answers), and dump lines as
-`fdtool control dump-cache` writes them."""
+OPT, DNSSEC records, referrals, negative answers), dump lines as
+`fdtool control dump-cache` writes them, job records, and HTTP requests
+as Prometheus sends them (split, pipelined, malformed, slow)."""
 import os
 import struct
 import sys
@@ -353,15 +354,99 @@ def seeds_loadcache():
           ";entry good.test. IN A NOERROR ttl=60\ngood.test.\t60\tIN\tA\t192.0.2.7")
 
 
+# --- fuzz_jobmsg --------------------------------------------------------
+
+
+def jobrec(mtype, body, length=None, magic=0x6a, reserved=b"\0\0"):
+    n = 8 + len(body) if length is None else length
+    return bytes([magic, mtype]) + reserved + struct.pack(">I", n) + body
+
+
+def seeds_jobmsg():
+    t = "fuzz_jobmsg"
+    m = Msg("www.example.test.", 1)
+    m.rr(0, 12, 1, 300, a("192.0.2.1"))
+    tmpl = m.bytes()
+    write(t, "entry", jobrec(1, struct.pack(">IB3x", 290, 0) + tmpl))
+    write(t, "entry-negative", jobrec(1, struct.pack(">IB3x", 55, 1) + tmpl[:12]))
+    write(t, "entry-template-11", jobrec(1, struct.pack(">IB3x", 1, 0) + bytes(11)))
+    write(t, "entry-negative-2", jobrec(1, struct.pack(">IB3x", 1, 2) + tmpl))
+    write(t, "entry-reserved", jobrec(1, struct.pack(">IB3s", 1, 0, b"\0\1\0") + tmpl))
+    write(t, "entry-length-short", jobrec(1, struct.pack(">IB3x", 1, 0) + tmpl,
+                                          length=16 + len(tmpl) - 1))
+    write(t, "loaded", jobrec(2, struct.pack(">QQQ", 1000, 3, 2)))
+    write(t, "loaded-max", jobrec(2, b"\xff" * 24))
+    write(t, "progress", jobrec(3, struct.pack(">Q", 512)))
+    write(t, "progress-padded", jobrec(3, struct.pack(">Q", 512) + b"\0"))
+    write(t, "written", jobrec(4, struct.pack(">I4xQ", 0, 2000)))
+    write(t, "written-enospc", jobrec(4, struct.pack(">I4xQ", 28, 17)))
+    write(t, "written-status-4096", jobrec(4, struct.pack(">I4xQ", 4096, 0)))
+    write(t, "written-reserved", jobrec(4, struct.pack(">I4sQ", 0, b"\0\0\0\1", 0)))
+    write(t, "type-5", jobrec(5, struct.pack(">Q", 1)))
+    write(t, "bad-magic", jobrec(3, struct.pack(">Q", 1), magic=0x6b))
+    write(t, "header-reserved", jobrec(3, struct.pack(">Q", 1), reserved=b"\0\1"))
+    write(t, "short", jobrec(3, b"")[:7])
+    # host form (check_pack): type with bit 7 (template length brought in range)
+    write(t, "host-entry", bytes([0x81]) + struct.pack(">IBI", 300, 0, 40) + b"\0" + tmpl)
+    write(t, "host-written-bad", bytes([0x04]) + struct.pack(">IB", 5000, 0) + bytes(8))
+
+# --- fuzz_http ----------------------------------------------------------
+
+
+def cut(op):
+    return b"\0\0" + bytes([op])
+
+
+GET = b"GET /metrics HTTP/1.1\r\nHost: localhost:9153\r\nUser-Agent: Prometheus/2.45\r\n" \
+    b"Accept: text/plain;version=0.0.4\r\n\r\n"
+
+
+def seeds_http():
+    t = "fuzz_http"
+    write(t, "get", b"\0" + GET)
+    write(t, "get-empty-body", b"\1" + GET)
+    write(t, "get-body-250000-lazy", b"\6" + GET + GET + cut(4) + GET)
+    write(t, "get-render-fails", b"\3" + GET)
+    write(t, "head-then-get", b"\0HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
+    write(t, "head-404-close", b"\0HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    write(t, "pipelined-mixed", b"\0" + GET +
+          b"GET /metrics?name[]=x HTTP/1.1\nHost: x\n\n"
+          b"GET http://localhost/metrics HTTP/1.1\r\nHost: localhost\r\n\r\n"
+          b"\r\n\nPOST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+          b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+          b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + GET)
+    write(t, "split-head", b"\0GET /met" + cut(0) + b"rics HTTP/1.1\r" + cut(0) +
+          b"\nHost: x\r\n\r" + cut(0) + b"\n")
+    write(t, "errors", b"\0GET /metrics HTTP/2.0\r\n\r\n" + cut(5 | 1 << 3) +
+          b"GET /metrics HTTP/1.1\r\n\r\n" + cut(5 | 2 << 3) +
+          b"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + cut(5 | 3 << 3) +
+          b"GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n" + cut(5 | 4 << 3) +
+          b"GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n" + cut(5 | 5 << 3) +
+          b"GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    write(t, "head-431", b"\0GET /metrics HTTP/1.1\r\nX: " + b"a" * 8200 + b"\r\n\r\n")
+    write(t, "idle-timeout", b"\0GET /metrics HTTP/1.1\r\n" + cut(2) + b"Host: x\r\n\r\n")
+    write(t, "slow-trickle", b"\0GET /metrics HTTP/1.1\r\n" + cut(1 | 31 << 3) + b"Ho" +
+          cut(1 | 20 << 3) + b"st: x\r\n\r\n")
+    write(t, "linger-timeout", b"\4GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+          b"\r\nGET /more" + cut(1 | 8 << 3) + b" HTTP/1.1" + cut(2))
+    write(t, "eof-partial", b"\0" + GET + b"GET /metr" + cut(3))
+    write(t, "client-closes-unread", b"\6" + GET + GET + cut(6) + GET)
+    write(t, "over-the-cap", b"\0" + GET + cut(7 | 17 << 3) + cut(5 | 19 << 3) + GET)
+    write(t, "all-bounds", b"\x08" + GET + cut(5 | 1 << 3) + b"GET /metrics")
+
+
 def main():
     for t in ["fuzz_wire", "fuzz_endpoint", "fuzz_hosts", "fuzz_query", "fuzz_upstream",
-              "fuzz_loadcache"]:
+              "fuzz_loadcache", "fuzz_jobmsg", "fuzz_http"]:
         clean(t)
     seeds_wire()
     seeds_endpoint()
     seeds_hosts()
     seeds_dns()
     seeds_loadcache()
+    seeds_jobmsg()
+    seeds_http()
 
 
 if __name__ == "__main__":
