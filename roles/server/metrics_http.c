@@ -182,12 +182,13 @@ parse_request_line(const char *p, size_t n, struct request *rq, struct head *hd)
 		return;
 	}
 	hd->http11 = v[7] != '0';
+	/* a HEAD's answer has no body, whatever its status (RFC 9110 9.3.2):
+	 * a keep-alive client would read one as the next answer */
+	rq->head_only = ml == 4 && memcmp(p, "HEAD", 4) == 0;
 	if (!is_metrics(t, tl))
 		rq->status = 404;
-	else if (ml == 3 && memcmp(p, "GET", 3) == 0)
+	else if ((ml == 3 && memcmp(p, "GET", 3) == 0) || rq->head_only)
 		rq->status = 200;
-	else if (ml == 4 && memcmp(p, "HEAD", 4) == 0)
-		rq->status = 200, rq->head_only = 1;
 	else
 		rq->status = 405;
 }

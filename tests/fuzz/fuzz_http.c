@@ -63,13 +63,6 @@ static size_t body_size;
 static int render_fails;	/* the renderer gives NULL: 500 */
 static int lazy;
 static size_t refused_seen, answers_seen, errors_seen;
-/*
- * FDTOOL_FUZZ_HTTP_HEAD_BODY=1 in the environment lets a keep-alive
- * answer to HEAD that is not a 200 carry its body (a known defect, see
- * docs/fuzzing.md) so that a campaign can look past it; ctest and CI
- * replay without it.
- */
-static int head_body_ok;
 
 struct hclient {
 	int fd;			/* -1: not connected */
@@ -134,7 +127,6 @@ init_once(void)
 {
 	if (epfd >= 0)
 		return;
-	head_body_ok = getenv("FDTOOL_FUZZ_HTTP_HEAD_BODY") != NULL;
 	FUZZ_CHECK((epfd = epoll_create1(EPOLL_CLOEXEC)) >= 0, "epoll_create1");
 	lw.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	FUZZ_CHECK(lw.fd >= 0, "socket");
@@ -446,15 +438,6 @@ take_responses(struct hclient *c)
 				c->tail_got = 0;
 				continue;
 			}
-		}
-		if (head_body_ok && rq.head && status != 200 && !close_it) {
-			/* tolerated: the body may follow, and "HTTP/" is not how it starts */
-			if (c->inlen == hl && !c->eof) {
-				c->cursor = cursor;
-				return;
-			}
-			if (c->inlen > hl && c->in[hl] != 'H')
-				blen = clen;
 		}
 		if (c->inlen < hl + blen) {
 			c->cursor = cursor;	/* taken again when it is whole */
