@@ -4,13 +4,14 @@
 # /metrics, values move with queries, 404/405/400 by curl and by raw
 # bytes, a slow client and 20 garbage connections while curl still gets
 # its 200 quickly, an oversized head refused and closed, the connection
-# cap answered at once, no descriptor kept, and port 953 bound by the
-# creator the server spawns.
+# cap answered at once, no descriptor kept, port 953 bound by the creator
+# the server spawns, and a real Prometheus server scraping it.
 . "$(dirname "$0")/lib.sh"
 need_root
 need dig
 need curl
 need promtool
+need prometheus
 need python3
 
 FAKEUP="$(dirname "$0")/fakeup2.py"
@@ -215,6 +216,33 @@ if wait_until 10 curl -sf -m 1 -o /dev/null http://127.0.0.1:953/metrics; then
 	check "promtool passes on port 953" test $? -eq 0
 	check "the server runs as nobody" test "$(status_field "$SERVER" Uid | awk '{ print $1 }')" \
 	    = "$(id -u nobody)"
+
+	# --- a real Prometheus scrapes it ---------------------------------
+	cat > "$WORK/prometheus.yml" <<'Y'
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: fdtool
+    static_configs:
+      - targets: ['127.0.0.1:953']
+Y
+	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+	    --web.listen-address=127.0.0.1:9090 >"$WORK/prometheus.log" 2>&1 &
+	PROM=$!
+	PIDS+=("$PROM")
+	dig +short +time=2 +tries=1 @127.0.0.2 a.metrics.test >/dev/null
+	api() { curl -s -m 2 "http://127.0.0.1:9090/api/v1/$1"; }
+	scraped() { api 'query?query=fdtool_questions_total' | grep -q '"value":\[[0-9.]*,"[1-9]'; }
+	check "Prometheus scrapes /metrics: fdtool_questions_total is there" wait_until 20 scraped
+	api targets > "$WORK/targets.json"
+	check "the target is up, its last scrape without error" grep -q \
+	    '"lastError":"","lastScrape":"[^"]*","lastScrapeDuration":[0-9.e-]*,"health":"up"' \
+	    "$WORK/targets.json"
+	api 'query?query=fdtool_answer_latency_seconds_count' > "$WORK/hist.json"
+	check "the latency histogram is a series Prometheus keeps" grep -q '"resultType":"vector","result":\[{' \
+	    "$WORK/hist.json"
+	stop_pid "$PROM"
 else
 	not_ok "port 953 served"
 	sed 's/^/    /' "$WORK/server953.log"
