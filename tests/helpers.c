@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,13 +47,27 @@ count_fds(pid_t pid)
 
 /*
  * Children still running when a test ends (a failed assertion leaves the
- * test early) are killed by reap_spawned(), the suites' .fini.
+ * test early) are killed by reap_spawned(), the suites' .fini, and again
+ * when the test's process exits (a skipped test may not run its .fini):
+ * a daemon left running would outlive the test run.
  */
 static pid_t spawned[16];
+static pid_t spawner;		/* the process that may reap them: not a fork of it */
+
+static void
+reap_at_exit(void)
+{
+	if (getpid() == spawner)
+		reap_spawned();
+}
 
 static void
 remember(pid_t pid)
 {
+	if (spawner != getpid()) {
+		spawner = getpid();
+		atexit(reap_at_exit);
+	}
 	for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
 		if (spawned[i] == 0) {
 			spawned[i] = pid;
@@ -100,6 +115,11 @@ spawn_fdtool(const char *const argv[], const char *logfile, int keep_fd)
 		close(null);
 	if (log > 2)
 		close(log);
+	/* nothing of the test runner's: a daemon holding its pipes would keep
+	 * ctest waiting for their end if it ever outlived the test */
+	if (keep_fd > 3)
+		syscall(SYS_close_range, 3, keep_fd - 1, 0);
+	syscall(SYS_close_range, keep_fd >= 3 ? keep_fd + 1 : 3, ~0U, 0);
 	if (keep_fd >= 0)
 		fcntl(keep_fd, F_SETFD, 0);
 	/* execv promises not to write through argv; its type predates const */
